@@ -1,0 +1,85 @@
+# fence_clc - build, test, install and package.
+# Debian 12: the fencing library and pycurl come from Debian packages and run
+# under the system interpreter, not whatever python3 comes first on PATH.
+PYTHON   ?= /usr/bin/python3
+PREFIX   ?= /usr
+DESTDIR  ?=
+SBINDIR  := $(PREFIX)/sbin
+MAN8DIR  := $(PREFIX)/share/man/man8
+VERSION  := $(shell sed -n 's/^RELEASE_VERSION = "\(.*\)"/\1/p' fence_clc)
+PYTEST   := $(PYTHON) -m pytest -q -p no:cacheprovider
+RNG      := /usr/share/cluster/relaxng/metadata.rng
+
+# Everything the demo, the tests and the checks need (Debian package names).
+DEB_DEPS := fence-agents python3-pycurl python3-pytest python3-pytest-xdist \
+	python3-hypothesis python3-pyflakes python3-venv libxml2-utils xsltproc \
+	openssl curl pacemaker corosync pcs tinyproxy iproute2 util-linux procps \
+	dpkg-dev fakeroot rpm
+
+.PHONY: all deps demo test test-fast test-cluster reliability bench check \
+	metadata man install uninstall deb rpm clean
+
+all: check
+
+## deps: install the Debian packages (root; idempotent, quiet when done)
+deps:
+	@missing=$$(for p in $(DEB_DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+## demo: start the bundled CLC simulator and fence a simulated VM
+demo: deps
+	$(PYTHON) demo/run_demo.py
+
+## test: every test (unit, agent, simulator, reliability, Pacemaker, packaging)
+test:
+	$(PYTEST) -n 4 tests
+
+test-fast:
+	$(PYTEST) -n 4 -m "not cluster" tests
+
+test-cluster:
+	$(PYTEST) -m cluster tests
+
+reliability:
+	$(PYTEST) -n 4 tests/test_reliability.py --matrix-report
+
+bench:
+	$(PYTHON) bench/run_bench.py
+
+## check: metadata schema and drift, Python 3.6 syntax, lint
+check: .tools/bin/vermin
+	./fence_clc -o metadata > .metadata.xml
+	xmllint --noout --relaxng $(RNG) .metadata.xml
+	diff -u tests/data/metadata/fence_clc.xml .metadata.xml
+	@rm -f .metadata.xml
+	.tools/bin/vermin -q --no-tips --target=3.6- --violations fence_clc
+	$(PYTHON) -m pyflakes fence_clc clcsim tests demo bench
+
+.tools/bin/vermin:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install -q vermin
+
+## metadata: refresh the checked-in metadata after an option change
+metadata:
+	./fence_clc -o metadata > tests/data/metadata/fence_clc.xml
+
+man: fence_clc.8
+fence_clc.8: fence_clc
+	./fence_clc -o manpage | xsltproc /usr/share/cluster/relaxng/fence2man.xsl - > $@
+
+install: fence_clc.8
+	install -D -m 0755 fence_clc $(DESTDIR)$(SBINDIR)/fence_clc
+	install -D -m 0644 fence_clc.8 $(DESTDIR)$(MAN8DIR)/fence_clc.8
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/fence_clc $(DESTDIR)$(MAN8DIR)/fence_clc.8
+
+clean:
+	rm -rf fence_clc.8 .metadata.xml build dist .pytest_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +
