@@ -1,0 +1,110 @@
+"""Run fence_clc as users do: a real process, its real fencing library,
+options on the command line or as key=value lines on standard input."""
+
+import os
+import re
+import subprocess
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+AGENT = os.path.join(REPO, "fence_clc")
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+# Every test logs in with this password; a scan of all output for it (and for
+# the tokens the simulator issued) proves that no secret leaks.
+SENTINEL_PASSWORD = "Sentinel-Passw0rd-7f3c9e"
+USERNAME = "fencer@acct"
+
+TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
+
+
+class AgentResult(object):
+    def __init__(self, rc, stdout, stderr, seconds, debug_text=""):
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.seconds = seconds
+        self.debug_text = debug_text
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+    def error_lines(self):
+        return [line for line in self.stderr.splitlines() if " ERROR: " in line]
+
+    def __repr__(self):
+        return "AgentResult(rc=%r, %.2fs, stdout=%r, stderr=%r)" % (
+            self.rc, self.seconds, self.stdout, self.stderr)
+
+
+def agent_env(pacemaker=False, extra=None):
+    """The environment of a run. pacemaker=True reproduces what
+    pacemaker-fenced sets, which makes the library zero its timeouts."""
+    env = dict(os.environ)
+    env.pop("PCMK_service", None)
+    if pacemaker:
+        env["PCMK_service"] = "pacemaker-fenced"
+    env.update(extra or {})
+    return env
+
+
+def stdin_text(params):
+    """key=value lines as pacemaker-fenced sends them."""
+    return "".join("%s=%s\n" % (key, value) for key, value in params.items())
+
+
+def run_agent(args=None, stdin=None, pacemaker=False, env=None, timeout=60,
+              debug_file=None, agent=AGENT):
+    """Run the agent once. args: list of command-line arguments, or None with
+    stdin: dict of key=value parameters (the Pacemaker way)."""
+    command = [agent] + list(args or [])
+    text = stdin_text(stdin) if stdin is not None else None
+    started = time.monotonic()
+    proc = subprocess.run(command, input=text, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True,
+                          env=env or agent_env(pacemaker), timeout=timeout)
+    seconds = time.monotonic() - started
+    debug_text = ""
+    if debug_file and os.path.exists(debug_file):
+        with open(debug_file) as f:
+            debug_text = f.read()
+    return AgentResult(proc.returncode, proc.stdout, proc.stderr, seconds, debug_text)
+
+
+def cli_args(sim, token_dir, plug=None, action="status", extra=()):
+    """Command-line options for a run against a simulator."""
+    args = ["-o", action, "--api-url", sim.url, "-l", USERNAME, "-p", SENTINEL_PASSWORD,
+            "--token-file", os.path.join(token_dir, "[hash].token")]
+    if plug:
+        args += ["-n", plug]
+    if getattr(sim, "ca_file", None):
+        args += ["--cacert", sim.ca_file]
+    return args + list(extra)
+
+
+def stdin_params(sim, token_dir, plug=None, action="status", **extra):
+    """The same as cli_args, in the names Pacemaker uses on stdin."""
+    params = {"action": action, "api_url": sim.url, "login": USERNAME,
+              "passwd": SENTINEL_PASSWORD,
+              "token_file": os.path.join(token_dir, "[hash].token")}
+    if plug:
+        params["port"] = plug
+    if getattr(sim, "ca_file", None):
+        params["cacert"] = sim.ca_file
+    params.update(extra)
+    return params
+
+
+def secrets_found(texts, secrets):
+    """Which secrets appear in any of the texts (tokens also by their
+    signature part, which is what identifies them)."""
+    found = set()
+    for secret in secrets:
+        pieces = [secret]
+        if secret.count(".") == 2:
+            pieces.append(secret.rsplit(".", 1)[1])
+        for text in texts:
+            if any(piece and piece in text for piece in pieces):
+                found.add(secret)
+    return sorted(found)
