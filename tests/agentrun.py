@@ -108,3 +108,13 @@ def secrets_found(texts, secrets):
             if any(piece and piece in text for piece in pieces):
                 found.add(secret)
     return sorted(found)
+
+
+def fencing_world(extra_servers=()):
+    """The simulator's default world, with the sentinel user able to log in
+    to account ACCT (and so to its sub-account)."""
+    from clcsim.world import default_config
+    world = default_config()
+    world["accounts"][0]["users"].append({"username": USERNAME, "password": SENTINEL_PASSWORD})
+    world["servers"].extend(extra_servers)
+    return world
