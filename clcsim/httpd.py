@@ -1,0 +1,207 @@
+"""HTTP(S) transport: the threaded server, the request handler, and how each
+transport fault misbehaves on the wire."""
+
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from .api import Request, Response, bearer_token, message
+from .faults import TRANSPORT_KINDS
+
+ADMIN_PREFIX = "/_sim/"
+DEFAULT_FAULT_MESSAGES = {
+    400: "The request is invalid.",
+    401: "Authorization has been denied for this request.",
+    403: "Forbidden.",
+    404: "Not found.",
+    429: "Too many requests. Please retry later.",
+    500: "An error has occurred.",
+    502: "Bad gateway.",
+    503: "The service is temporarily unavailable.",
+    504: "Gateway timeout.",
+}
+DEFAULT_MALFORMED_BODY = "<html><body><h1>oops</h1></body></html>"
+
+
+class SimHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default backlog of 5 makes bursts of ~32 clients stall for a second on SYN retries.
+    request_queue_size = 128
+
+    def __init__(self, address, sim, ssl_context=None):
+        self.sim = sim
+        self.ssl_context = ssl_context
+        self._open = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, SimRequestHandler)
+
+    def finish_request(self, request, client_address):
+        # Runs in the connection's own thread, so a slow TLS handshake never stalls accept().
+        if self.ssl_context is not None:
+            try:
+                request.settimeout(10)
+                request = self.ssl_context.wrap_socket(request, server_side=True)
+                request.settimeout(None)
+            except (OSError, ValueError):
+                return  # e.g. the client does not trust our CA
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            self.RequestHandlerClass(request, client_address, self)
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+            if self.ssl_context is not None:
+                self.shutdown_request(request)
+
+    def handle_error(self, request, client_address):
+        pass  # clients that vanish mid-request are routine here; sim bugs are reported by the handler
+
+    def close_connections(self):
+        """Wake every handler blocked on an idle keep-alive connection."""
+        with self._open_lock:
+            open_sockets = list(self._open)
+        for sock in open_sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class SimRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "clcsim/1.0"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are dropped after this
+
+    def log_message(self, format, *args):
+        pass  # the request log replaces the default stderr chatter
+
+    def do_GET(self):
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def _handle(self):
+        url = urlsplit(self.path)
+        request = Request(self.command, url.path, url.query,
+                          {name.lower(): value for name, value in self.headers.items()},
+                          self._read_body())
+        if request.path.startswith(ADMIN_PREFIX):
+            self._send(self.server.sim.admin.handle(request))
+        else:
+            self._serve_api(request)
+
+    def _read_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _serve_api(self, request):
+        sim = self.server.sim
+        started = time.monotonic()
+        fault = sim.faults.take(request.method, request.path, TRANSPORT_KINDS)
+        entry = {"method": request.method, "path": request.path, "query": request.query,
+                 "status": None, "duration": None, "bearer": bearer_token(request.headers) is not None,
+                 "time": time.time(), "body": None, "fault": fault.kind if fault else None}
+        if fault is not None and fault.kind == "hang":
+            sim.log.append(entry)  # visible while it hangs
+            self._hang(sim.hang_release_event())
+            return
+        try:
+            latency = sim.timing.latency + (fault.params["delay"] if fault and fault.kind == "slow" else 0)
+            if latency > 0:
+                time.sleep(latency)
+            if fault is None or fault.kind == "slow":
+                entry["status"] = self._answer(request, entry)
+            else:
+                entry["status"] = getattr(self, "_fault_" + fault.kind)(request, entry, fault)
+        finally:
+            entry["duration"] = time.monotonic() - started
+            sim.log.append(entry)
+
+    def _dispatch(self, request, entry):
+        try:
+            response = self.server.sim.api.dispatch(request)
+        except Exception:  # a simulator bug: answer like a real server would, and say so
+            traceback.print_exc(file=sys.stderr)
+            response = message(500, DEFAULT_FAULT_MESSAGES[500])
+        entry["body"] = response.log_body
+        return response
+
+    def _answer(self, request, entry):
+        response = self._dispatch(request, entry)
+        self._send(response)
+        return response.status
+
+    def _send(self, response, payload=None, cut_at=None):
+        payload = response.payload() if payload is None else payload
+        self.send_response(response.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload if cut_at is None else payload[:cut_at])
+
+    # -- transport faults: each returns the status sent (None when none was) --
+
+    def _fault_status(self, request, entry, fault):
+        status = fault.params["status"]
+        body = fault.params.get("body")
+        if body is None:
+            body = {"message": DEFAULT_FAULT_MESSAGES.get(status, "Error %d." % status)}
+        else:
+            body = body.encode()
+        headers = {}
+        if fault.params.get("retry_after") is not None:
+            headers["Retry-After"] = str(int(fault.params["retry_after"]))
+        self._send(Response(status, body, headers))
+        return status
+
+    def _fault_malformed(self, request, entry, fault):
+        self._send(Response(200, fault.params.get("body", DEFAULT_MALFORMED_BODY).encode()))
+        return 200
+
+    def _fault_body(self, request, entry, fault):
+        status = fault.params.get("status", 200)
+        self._send(Response(status, fault.params["body"].encode()))
+        return status
+
+    def _fault_truncated(self, request, entry, fault):
+        # The request is really served (a power operation does get queued); only the answer breaks.
+        response = self._dispatch(request, entry)
+        payload = response.payload()
+        self._send(response, payload, cut_at=len(payload) // 2)
+        self.close_connection = True
+        return response.status
+
+    def _fault_reset(self, request, entry, fault):
+        if not fault.params.get("after_headers"):
+            self._reset_connection()  # dropped before the request was served
+            return None
+        response = self._dispatch(request, entry)
+        payload = response.payload()
+        self._send(response, payload, cut_at=len(payload) // 2)
+        self._reset_connection()
+        return response.status
+
+    def _reset_connection(self):
+        """Close with SO_LINGER 0 so the peer gets a TCP RST, not an orderly FIN."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.rfile.close()  # drop the file's reference, or close() would not really close
+        self.connection.close()
+
+    def _hang(self, release):
+        """Keep the connection open, answering nothing, until released by clear/stop."""
+        self.close_connection = True
+        release.wait()
