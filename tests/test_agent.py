@@ -1,0 +1,478 @@
+"""fence_clc as admins and Pacemaker run it: a real agent process, the real
+fencing library, the CLC simulator over real HTTP(S)."""
+
+import json
+import os
+import socket
+import subprocess
+
+import pytest
+
+from agentrun import (REPO, SENTINEL_PASSWORD, TRACEBACK, USERNAME, cli_args,
+                      fencing_world, run_agent, secrets_found, stdin_params)
+from clcsim import Simulator
+
+WEB = "UC1ACCTWEB01"
+FAST = ["--power-timeout", "5", "--shell-timeout", "3", "--login-timeout", "2"]
+
+
+@pytest.fixture
+def clc():
+    with Simulator(config=fencing_world(), op_duration=0.3, op_start_delay=0.05) as sim:
+        yield sim
+
+
+@pytest.fixture
+def token_dir(tmp_path):
+    path = tmp_path / "tokens"
+    path.mkdir(mode=0o700)
+    return str(path)
+
+
+def agent(sim, token_dir, action, plug=WEB, extra=(), **kwargs):
+    return run_agent(cli_args(sim, token_dir, plug, action, list(FAST) + list(extra)), **kwargs)
+
+
+def power_posts(sim, op=None):
+    return [r for r in sim.requests() if r["method"] == "POST" and "/servers/" in r["path"]
+            and (op is None or r["path"].endswith("/" + op))]
+
+
+def logins(sim):
+    return [r for r in sim.requests() if r["path"].endswith("/authentication/login")]
+
+
+def states(sim, server_id=WEB):
+    return [state for _, state in sim.server(server_id)["power_history"]]
+
+
+def assert_one_clear_error(result, *words):
+    """Exit 1, one 'Failed:' line naming the problem, no traceback."""
+    assert result.rc == 1, result
+    assert not TRACEBACK.search(result.output), result
+    errors = result.error_lines()
+    assert len(errors) == 1, result
+    for word in words:
+        assert word.lower() in errors[0].lower(), result
+    assert "Status: OFF" not in result.stdout and "Success" not in result.stdout
+
+
+# ---------------------------------------------------------------- status
+
+@pytest.mark.parametrize("power_state, rc, shown", [
+    ("started", 0, "Status: ON"), ("paused", 0, "Status: ON"), ("stopped", 2, "Status: OFF")])
+def test_status_reports_on_for_started_and_paused_off_only_for_stopped(clc, token_dir, power_state,
+                                                                       rc, shown):
+    clc.set_server(WEB, powerState=power_state)
+    result = agent(clc, token_dir, "status")
+    assert (result.rc, result.stdout.strip()) == (rc, shown), result
+
+
+@pytest.mark.parametrize("fields", [
+    {"status": "underConstruction", "details": False},
+    {"details": False},
+    {"status": "queuedForDelete", "powerState": "stopped"},
+    {"status": "underConstruction", "powerState": "stopped"},
+])
+def test_status_is_an_error_not_off_when_clc_cannot_say_stopped(clc, token_dir, fields):
+    clc.set_server(WEB, **fields)
+    assert_one_clear_error(agent(clc, token_dir, "status"), "cannot tell")
+
+
+def test_status_with_a_warm_token_cache_is_one_request(clc, token_dir):
+    agent(clc, token_dir, "status")
+    clc.clear_requests()
+    assert agent(clc, token_dir, "status").rc == 0
+    assert [(r["method"], r["path"]) for r in clc.requests()] == [("GET", "/v2/servers/ACCT/" + WEB)]
+
+
+# ---------------------------------------------------------------- off / on / reboot
+
+def test_off_powers_off_and_confirms_stopped(clc, token_dir):
+    result = agent(clc, token_dir, "off")
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Powered OFF"), result
+    assert clc.server(WEB)["powerState"] == "stopped"
+    posts = power_posts(clc)
+    assert [(p["path"], p["body"]) for p in posts] == [("/v2/operations/ACCT/servers/powerOff", [WEB])]
+
+
+def test_off_of_a_stopped_server_sends_no_power_request(clc, token_dir):
+    clc.set_server(WEB, powerState="stopped")
+    result = agent(clc, token_dir, "off")
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Already OFF"), result
+    assert power_posts(clc) == []
+
+
+def test_off_of_a_paused_server_stops_it(clc, token_dir):
+    clc.set_server(WEB, powerState="paused")
+    assert agent(clc, token_dir, "off").rc == 0
+    assert clc.server(WEB)["powerState"] == "stopped"
+
+
+def test_on_of_a_running_server_sends_no_power_request(clc, token_dir):
+    result = agent(clc, token_dir, "on")
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Powered ON"), result
+    assert power_posts(clc) == []
+
+
+@pytest.mark.parametrize("before", ["stopped", "paused"])
+def test_on_starts_a_stopped_or_resumes_a_paused_server(clc, token_dir, before):
+    clc.set_server(WEB, powerState=before)
+    result = agent(clc, token_dir, "on")
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Powered ON"), result
+    assert clc.server(WEB)["powerState"] == "started"
+    assert len(power_posts(clc, "powerOn")) == 1
+
+
+def test_reboot_onoff_is_power_off_then_power_on(clc, token_dir):
+    result = agent(clc, token_dir, "reboot")
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Rebooted"), result
+    assert [p["path"].rsplit("/", 1)[1] for p in power_posts(clc)] == ["powerOff", "powerOn"]
+    assert states(clc)[-2:] == ["stopped", "started"]
+
+
+def test_reboot_cycle_is_one_reset(clc, token_dir):
+    result = agent(clc, token_dir, "reboot", extra=["--method", "cycle"])
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Rebooted"), result
+    assert [p["path"].rsplit("/", 1)[1] for p in power_posts(clc)] == ["reset"]
+    assert states(clc)[-2:] == ["stopped", "started"]
+
+
+def test_reboot_cycle_of_a_stopped_server_powers_it_on(clc, token_dir):
+    clc.set_server(WEB, powerState="stopped")
+    assert agent(clc, token_dir, "reboot", extra=["-m", "cycle"]).rc == 0
+    assert [p["path"].rsplit("/", 1)[1] for p in power_posts(clc)] == ["powerOn"]
+    assert clc.server(WEB)["powerState"] == "started"
+
+
+def test_off_waits_for_a_server_record_that_lags_the_operation(clc, token_dir):
+    clc.configure(record_lag=1.0)
+    result = agent(clc, token_dir, "off")
+    assert result.rc == 0, result
+    assert clc.server(WEB)["powerState"] == "stopped"
+    assert result.seconds >= 1.0
+
+
+def test_off_fails_when_the_operation_fails_and_the_server_keeps_running(clc, token_dir):
+    clc.add_fault("op_fail", path="/servers/powerOff")
+    assert_one_clear_error(agent(clc, token_dir, "off"), "failed")
+    assert clc.server(WEB)["powerState"] == "started"
+
+
+def test_off_gives_up_at_its_deadline_when_the_operation_is_stuck(clc, token_dir):
+    clc.add_fault("op_stuck", path="/servers/powerOff")
+    result = agent(clc, token_dir, "off", extra=["--power-timeout", "2"], pacemaker=True)
+    assert_one_clear_error(result, "timed out", "power_timeout")
+    assert result.seconds < 6
+    assert len(power_posts(clc)) == 1
+
+
+def test_off_refused_in_maintenance_mode_names_the_reason(clc, token_dir):
+    clc.set_server(WEB, inMaintenanceMode=True)
+    assert_one_clear_error(agent(clc, token_dir, "off"), "maintenance")
+    assert clc.server(WEB)["powerState"] == "started"
+
+
+def test_power_request_of_unknown_fate_is_not_resent(clc, token_dir):
+    """A 500 answer to the POST may hide a queued operation: re-read, never re-send."""
+    clc.add_fault("status", path="/servers/powerOff", status=500, count=1)
+    result = agent(clc, token_dir, "off", extra=["--power-timeout", "2"])
+    assert_one_clear_error(result, "timed out")
+    assert len(power_posts(clc)) == 1
+
+
+def test_power_request_refused_with_503_is_resent_after_a_fresh_read(clc, token_dir):
+    clc.add_fault("status", path="/servers/powerOff", status=503, count=1)
+    result = agent(clc, token_dir, "off")
+    assert result.rc == 0, result
+    posts = power_posts(clc)
+    assert [p["status"] for p in posts] == [503, 200]
+    between = clc.requests()[clc.requests().index(posts[0]) + 1:clc.requests().index(posts[1])]
+    assert any(r["path"] == "/v2/servers/ACCT/" + WEB for r in between)
+
+
+# ---------------------------------------------------------------- Pacemaker's way: stdin
+
+def test_stdin_with_the_seed_option_names_fences_the_switch_server(clc, token_dir):
+    """pacemaker-fenced sends the device's parameters plus nodename/port;
+    the seed's switch names the server and wins over port."""
+    params = {"action": "off", "nodename": "node2", "port": "node2", "account": "ACCT",
+              "login": USERNAME, "passwd": SENTINEL_PASSWORD, "switch": WEB,
+              "api_url": clc.url, "token_file": os.path.join(token_dir, "[hash].token"),
+              "pcmk_host_list": WEB, "power_timeout": "5"}
+    result = run_agent(stdin=params, pacemaker=True)
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Powered OFF"), result
+    assert clc.server(WEB)["powerState"] == "stopped"
+    assert clc.server("UC1ACCTWEB02")["powerState"] == "started"
+
+
+def test_stdin_with_plug_and_new_option_names(clc, token_dir):
+    params = stdin_params(clc, token_dir, plug=WEB, action="reboot", method="cycle")
+    result = run_agent(stdin=params, pacemaker=True)
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Rebooted"), result
+    assert [p["path"].rsplit("/", 1)[1] for p in power_posts(clc)] == ["reset"]
+
+
+def test_switch_on_the_command_line(clc, token_dir):
+    args = cli_args(clc, token_dir, None, "status") + ["-s", WEB.lower()]
+    result = run_agent(args)
+    assert (result.rc, result.stdout.strip()) == (0, "Status: ON"), result
+
+
+def test_account_option_reaches_a_sub_account(clc, token_dir):
+    result = agent(clc, token_dir, "status", plug="UC1SUBAWEB01", extra=["-y", "SUBA"])
+    assert (result.rc, result.stdout.strip()) == (0, "Status: ON"), result
+
+
+# ---------------------------------------------------------------- list and monitor
+
+def test_list_shows_every_server_of_the_account_in_few_requests(clc, token_dir):
+    result = agent(clc, token_dir, "list", plug=None)
+    assert result.rc == 0, result
+    lines = result.stdout.split()
+    assert "uc1acctweb01,UC1ACCTWEB01" in lines and "va1acctapp02,VA1ACCTAPP02" in lines
+    assert not any("suba" in line for line in lines)
+    gets = [r for r in clc.requests() if r["method"] == "GET"]
+    assert len(gets) == 1 + 2  # data centers, then one detailed group tree per data center
+
+
+def test_list_status_shows_power_states(clc, token_dir):
+    clc.set_server("UC1ACCTDB01", powerState="stopped")
+    clc.set_server("UC1ACCTWEB02", status="underConstruction", details=False)
+    result = agent(clc, token_dir, "list-status", plug=None)
+    assert result.rc == 0, result
+    lines = set(result.stdout.split())
+    assert {"uc1acctdb01,UC1ACCTDB01,off", "uc1acctweb01,UC1ACCTWEB01,on",
+            "uc1acctweb02,UC1ACCTWEB02,UNKNOWN"} <= lines
+
+
+def test_list_fails_loudly_when_a_group_cannot_be_read(clc, token_dir):
+    clc.add_fault("status", path="^/v2/groups/", status=403)
+    assert_one_clear_error(agent(clc, token_dir, "list", plug=None), "403")
+
+
+def test_monitor_is_one_cheap_call_and_never_the_whole_account(clc, token_dir):
+    agent(clc, token_dir, "status")
+    clc.clear_requests()
+    assert agent(clc, token_dir, "monitor").rc == 0
+    assert [r["path"] for r in clc.requests()] == ["/v2/servers/ACCT/" + WEB]
+    clc.clear_requests()
+    assert agent(clc, token_dir, "monitor", plug=None).rc == 0
+    assert [r["path"] for r in clc.requests()] == ["/v2/datacenters/ACCT"]
+
+
+def test_monitor_fails_with_a_wrong_password(clc, token_dir):
+    args = cli_args(clc, token_dir, WEB, "monitor", FAST)
+    args[args.index(SENTINEL_PASSWORD)] = "wrong-password"
+    assert_one_clear_error(run_agent(args), "username and password")
+
+
+# ---------------------------------------------------------------- token cache
+
+def token_files(token_dir):
+    return [name for name in os.listdir(token_dir) if name.endswith(".token")]
+
+
+def test_token_is_cached_0600_and_reused(clc, token_dir):
+    agent(clc, token_dir, "status")
+    agent(clc, token_dir, "status")
+    assert len(logins(clc)) == 1
+    (name,) = token_files(token_dir)
+    assert os.stat(os.path.join(token_dir, name)).st_mode & 0o777 == 0o600
+
+
+def test_revoked_token_gets_one_fresh_login_and_one_retry(clc, token_dir):
+    agent(clc, token_dir, "status")
+    clc.expire_tokens()
+    clc.clear_requests()
+    result = agent(clc, token_dir, "status")
+    assert result.rc == 0, result
+    assert [(r["path"], r["status"]) for r in clc.requests()] == [
+        ("/v2/servers/ACCT/" + WEB, 401), ("/v2/authentication/login", 200),
+        ("/v2/servers/ACCT/" + WEB, 200)]
+
+
+def test_expired_token_in_the_cache_is_not_used(clc, token_dir):
+    clc.configure(token_ttl=1)  # expires inside the agent's safety margin
+    agent(clc, token_dir, "status")
+    agent(clc, token_dir, "status")
+    assert len(logins(clc)) == 2
+
+
+def test_corrupt_cache_file_means_a_fresh_login(clc, token_dir):
+    agent(clc, token_dir, "status")
+    (name,) = token_files(token_dir)
+    with open(os.path.join(token_dir, name), "w") as f:
+        f.write("{not json")
+    result = agent(clc, token_dir, "status")
+    assert result.rc == 0 and not TRACEBACK.search(result.output), result
+    assert len(logins(clc)) == 2
+    with open(os.path.join(token_dir, name)) as f:
+        assert json.load(f)["accountAlias"] == "ACCT"
+
+
+def test_token_file_none_disables_the_cache(clc, token_dir):
+    for _ in range(2):
+        assert agent(clc, token_dir, "status", extra=["--token-file", "none"]).rc == 0
+    assert len(logins(clc)) == 2
+    assert os.listdir(token_dir) == []
+
+
+def test_a_changed_password_does_not_reuse_the_old_token(clc, token_dir):
+    agent(clc, token_dir, "status")
+    args = cli_args(clc, token_dir, WEB, "status", FAST)
+    args[args.index(SENTINEL_PASSWORD)] = "not-the-password"
+    assert_one_clear_error(run_agent(args), "rejected the login")
+
+
+# ---------------------------------------------------------------- errors an admin meets
+
+def test_missing_password_is_a_usage_error(clc, token_dir):
+    result = run_agent(["-o", "status", "--api-url", clc.url, "-l", USERNAME, "-n", WEB])
+    assert result.rc == 1 and "password" in result.stderr and not TRACEBACK.search(result.output)
+
+
+def test_wrong_password(clc, token_dir):
+    args = cli_args(clc, token_dir, WEB, "off", FAST)
+    args[args.index(SENTINEL_PASSWORD)] = "wrong"
+    assert_one_clear_error(run_agent(args), "rejected the login", "password")
+    assert power_posts(clc) == []
+
+
+def test_unknown_server(clc, token_dir):
+    assert_one_clear_error(agent(clc, token_dir, "off", plug="UC1NOSUCH01"), "not found", "plug")
+
+
+def test_unknown_account(clc, token_dir):
+    assert_one_clear_error(agent(clc, token_dir, "status", extra=["-y", "NOPE"]), "account")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_api_unreachable(token_dir):
+    url = "http://127.0.0.1:%d" % free_port()
+    result = run_agent(["-o", "status", "--api-url", url, "-l", USERNAME, "-p", SENTINEL_PASSWORD,
+                        "-n", WEB, "--token-file", "none"] + FAST)
+    assert_one_clear_error(result, "cannot connect", "api_url")
+
+
+def test_dns_failure(token_dir):
+    result = run_agent(["-o", "status", "--api-url", "https://clc-api.invalid", "-l", USERNAME,
+                        "-p", SENTINEL_PASSWORD, "-n", WEB, "--token-file", "none"] + FAST)
+    assert_one_clear_error(result, "resolve", "DNS")
+
+
+def test_proxy_refused(clc, token_dir):
+    proxy = "http://127.0.0.1:%d" % free_port()
+    result = agent(clc, token_dir, "status", extra=["--proxy", proxy])
+    assert_one_clear_error(result, "proxy")
+    assert clc.requests() == []
+
+
+def test_api_hang_ends_within_its_timeouts_under_pacemaker(clc, token_dir):
+    """pacemaker-fenced makes the library zero its timeouts; ours still hold."""
+    clc.add_fault("hang", path="^/v2/servers/")
+    result = agent(clc, token_dir, "status", extra=["--shell-timeout", "1", "--power-timeout", "3"],
+                   pacemaker=True)
+    assert_one_clear_error(result, "no answer")
+    assert result.seconds < 8
+
+
+def test_malformed_json(clc, token_dir):
+    clc.add_fault("malformed", path="^/v2/servers/")
+    assert_one_clear_error(agent(clc, token_dir, "status"), "not JSON")
+
+
+def test_transient_503_on_a_read_is_retried(clc, token_dir):
+    clc.add_fault("status", path="^/v2/servers/", status=503, count=2)
+    result = agent(clc, token_dir, "status")
+    assert (result.rc, result.stdout.strip()) == (0, "Status: ON"), result
+
+
+def test_429_retry_after_is_honoured(clc, token_dir):
+    clc.add_fault("status", path="^/v2/servers/", status=429, retry_after=1, count=1)
+    result = agent(clc, token_dir, "status")
+    assert result.rc == 0, result
+    reads = [r for r in clc.requests() if r["path"].startswith("/v2/servers/")]
+    assert reads[1]["time"] - reads[0]["time"] >= 0.9
+
+
+def test_persistent_500_fails_after_bounded_retries(clc, token_dir):
+    clc.add_fault("status", path="^/v2/servers/", status=500)
+    assert_one_clear_error(agent(clc, token_dir, "status"), "500")
+    assert len([r for r in clc.requests() if r["path"].startswith("/v2/servers/")]) == 4
+
+
+# ---------------------------------------------------------------- TLS
+
+@pytest.fixture
+def clc_tls():
+    with Simulator(config=fencing_world(), tls=True, op_duration=0.3) as sim:
+        yield sim
+
+
+def tls_args(sim, token_dir, extra=()):
+    return ["-o", "status", "--api-url", sim.url, "-l", USERNAME, "-p", SENTINEL_PASSWORD,
+            "-n", WEB, "--token-file", os.path.join(token_dir, "[hash].token")] + FAST + list(extra)
+
+
+def test_tls_is_verified_by_default(clc_tls, token_dir):
+    assert_one_clear_error(run_agent(tls_args(clc_tls, token_dir)), "not trusted", "cacert")
+    assert clc_tls.requests() == []
+
+
+def test_tls_with_the_ca_trusted(clc_tls, token_dir):
+    result = run_agent(tls_args(clc_tls, token_dir, ["--cacert", clc_tls.ca_file]))
+    assert (result.rc, result.stdout.strip()) == (0, "Status: ON"), result
+
+
+def test_tls_insecure_when_asked(clc_tls, token_dir):
+    result = run_agent(tls_args(clc_tls, token_dir, ["--ssl-insecure"]))
+    assert result.rc == 0, result
+
+
+# ---------------------------------------------------------------- secrets
+
+def test_no_secret_in_any_output_debug_file_or_log(clc, token_dir, tmp_path):
+    debug = str(tmp_path / "debug.log")
+    outputs = []
+    for action, extra in [("status", []), ("off", []), ("reboot", ["-m", "cycle"]),
+                          ("list", []), ("monitor", [])]:
+        clc.expire_tokens() if action == "list" else None  # force a re-login mid-way
+        result = agent(clc, token_dir, action, extra=["-vvv", "-D", debug] + extra, debug_file=debug)
+        assert result.rc == 0, result
+        outputs += [result.stdout, result.stderr, result.debug_text]
+    assert "Authorization" not in "".join(outputs)
+    assert secrets_found(outputs, [SENTINEL_PASSWORD] + clc.issued_tokens()) == []
+    assert any("GET " in text for text in outputs)  # the debug log does show requests
+
+
+# ---------------------------------------------------------------- offline actions
+
+def test_metadata_equals_the_checked_in_copy_and_validates(tmp_path):
+    result = run_agent(["-o", "metadata"])
+    with open(os.path.join(REPO, "tests", "data", "metadata", "fence_clc.xml")) as f:
+        assert result.stdout == f.read()
+    xml = tmp_path / "meta.xml"
+    xml.write_text(result.stdout)
+    subprocess.run(["xmllint", "--noout", "--relaxng", "/usr/share/cluster/relaxng/metadata.rng",
+                    str(xml)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("extra, rc", [([], 0), (["--api-url", "ftp://x"], 1),
+                                       (["--cacert", "/nonexistent.pem"], 1)])
+def test_validate_all_checks_options_without_network(clc, token_dir, extra, rc):
+    result = run_agent(cli_args(clc, token_dir, WEB, "validate-all", extra))
+    assert result.rc == rc and not TRACEBACK.search(result.output), result
+    assert clc.requests() == [] and os.listdir(token_dir) == []
+
+
+def test_version_is_the_agents():
+    result = run_agent(["-V"])
+    assert result.rc == 0 and result.stdout.strip()[0].isdigit()
+    with open(os.path.join(REPO, "fence_clc")) as f:
+        assert 'RELEASE_VERSION = "%s"' % result.stdout.strip() in f.read()
