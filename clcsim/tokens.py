@@ -42,6 +42,8 @@ class TokenIssuer:
         token = self._sign(claims)
         with self._lock:
             self._issued.append(token)
+            # A login within the same second as a revoked one yields the same token; it is fresh again.
+            self._revoked.discard(token)
         return token
 
     def _sign(self, claims):
