@@ -52,14 +52,17 @@ reliability:
 bench:
 	$(PYTHON) bench/run_bench.py
 
-## check: metadata schema and drift, Python 3.6 syntax, lint
+## check: metadata schema and drift, README options, Python 3.6 syntax, lint
 check: .tools/bin/vermin
-	./fence_clc -o metadata > .metadata.xml
-	xmllint --noout --relaxng $(RNG) .metadata.xml
-	diff -u tests/data/metadata/fence_clc.xml .metadata.xml
-	@rm -f .metadata.xml
+	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && \
+	echo "metadata: valid and equal to tests/data/metadata/fence_clc.xml" && \
+	$(PYTHON) ./fence_clc -o metadata > "$$tmp" && \
+	xmllint --noout --relaxng $(RNG) "$$tmp" && \
+	diff -u tests/data/metadata/fence_clc.xml "$$tmp" || \
+	{ echo "metadata differs: review it, then run 'make metadata'"; exit 1; }
+	$(PYTHON) tools/options_table.py --check README.md
 	.tools/bin/vermin -q --no-tips --target=3.6- --violations fence_clc
-	$(PYTHON) -m pyflakes fence_clc clcsim tests demo bench
+	$(PYTHON) -m pyflakes $(wildcard fence_clc clcsim tests tools demo bench)
 
 .tools/bin/vermin:
 	$(PYTHON) -m venv .tools
@@ -69,9 +72,16 @@ check: .tools/bin/vermin
 metadata:
 	./fence_clc -o metadata > tests/data/metadata/fence_clc.xml
 
+## man: fence_clc.8 as upstream builds its pages (manpage XML, schema, XSLT);
+## temporary names per run so parallel builds never see a half-written page
+FENCE2MAN := /usr/share/cluster/relaxng/fence2man.xsl
 man: fence_clc.8
 fence_clc.8: fence_clc
-	./fence_clc -o manpage | xsltproc /usr/share/cluster/relaxng/fence2man.xsl - > $@
+	@set -e; tmp=.$@.$$$$; trap 'rm -f $$tmp.xml $$tmp' EXIT; \
+	$(PYTHON) ./fence_clc -o manpage > $$tmp.xml; \
+	xmllint --noout --relaxng $(RNG) $$tmp.xml; \
+	xsltproc $(FENCE2MAN) $$tmp.xml > $$tmp; \
+	mv $$tmp $@; echo "built $@"
 
 install: fence_clc.8
 	install -D -m 0755 fence_clc $(DESTDIR)$(SBINDIR)/fence_clc
@@ -79,6 +89,18 @@ install: fence_clc.8
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/fence_clc $(DESTDIR)$(MAN8DIR)/fence_clc.8
+
+## deb, rpm: packages in $(DISTDIR), built in $(BUILDDIR)
+BUILDDIR   ?= build
+DISTDIR    ?= dist
+MAINTAINER ?= fence_clc maintainers <fence-clc@example.org>
+deb: fence_clc.8
+	rm -rf $(BUILDDIR)/deb
+	$(MAKE) --no-print-directory install DESTDIR=$(BUILDDIR)/deb PREFIX=/usr
+	packaging/build-deb "$(VERSION)" $(BUILDDIR)/deb $(DISTDIR) "$(MAINTAINER)"
+
+rpm:
+	packaging/build-rpm "$(VERSION)" $(BUILDDIR)/rpm $(DISTDIR)
 
 clean:
 	rm -rf fence_clc.8 .metadata.xml build dist .pytest_cache
