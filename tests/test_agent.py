@@ -476,3 +476,21 @@ def test_version_is_the_agents():
     assert result.rc == 0 and result.stdout.strip()[0].isdigit()
     with open(os.path.join(REPO, "fence_clc")) as f:
         assert 'RELEASE_VERSION = "%s"' % result.stdout.strip() in f.read()
+
+
+def test_a_misspelt_stdin_parameter_never_shows_its_value(clc, token_dir):
+    """The library logs ignored stdin lines whole; a 'pasword=' typo must not leak."""
+    params = stdin_params(clc, token_dir, plug=WEB, action="status")
+    params["pasword"] = SENTINEL_PASSWORD
+    result = run_agent(stdin=params, pacemaker=True)
+    assert result.rc == 0, result
+    assert "pasword" in result.stderr and SENTINEL_PASSWORD not in result.output
+
+
+def test_each_log_line_appears_once_after_a_stdin_warning(clc, token_dir):
+    params = stdin_params(clc, token_dir, plug="UC1NOSUCH01", action="status",
+                          pcmk_host_list="node1")
+    result = run_agent(stdin=params, pacemaker=True)
+    assert result.rc == 1, result
+    lines = result.stderr.splitlines()
+    assert len(result.error_lines()) == 1 and len(lines) == len(set(l.split(" ", 2)[2] for l in lines))
