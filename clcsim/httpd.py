@@ -79,6 +79,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
     server_version = "clcsim/1.0"
     sys_version = ""
     timeout = 120  # idle keep-alive connections are dropped after this
+    _entry = None  # the request log entry of the API request being served
 
     def log_message(self, format, *args):
         pass  # the request log replaces the default stderr chatter
@@ -103,55 +104,64 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _serve_api(self, request):
+        """Serve one API request, through a transport fault if one matches.
+
+        The log entry is appended on arrival, so the log keeps arrival order,
+        and completed just before the answer goes out, so a client that has
+        its answer also finds it logged.
+        """
         sim = self.server.sim
-        started = time.monotonic()
         fault = sim.faults.take(request.method, request.path, TRANSPORT_KINDS)
-        entry = {"method": request.method, "path": request.path, "query": request.query,
-                 "status": None, "duration": None, "bearer": bearer_token(request.headers) is not None,
-                 "time": time.time(), "body": None, "fault": fault.kind if fault else None}
-        if fault is not None and fault.kind == "hang":
-            sim.log.append(entry)  # visible while it hangs
-            self._hang(sim.hang_release_event())
-            return
+        self._started = time.monotonic()
+        self._entry = {"method": request.method, "path": request.path, "query": request.query,
+                       "status": None, "duration": None, "bearer": bearer_token(request.headers) is not None,
+                       "time": time.time(), "body": None, "fault": fault.kind if fault else None}
+        sim.log.append(self._entry)
         try:
+            if fault is not None and fault.kind == "hang":
+                self._hang(sim.hang_release_event())
+                return
             latency = sim.timing.latency + (fault.params["delay"] if fault and fault.kind == "slow" else 0)
             if latency > 0:
                 time.sleep(latency)
             if fault is None or fault.kind == "slow":
-                entry["status"] = self._answer(request, entry)
+                self._send(self._dispatch(request))
             else:
-                entry["status"] = getattr(self, "_fault_" + fault.kind)(request, entry, fault)
+                getattr(self, "_fault_" + fault.kind)(request, fault)
         finally:
-            entry["duration"] = time.monotonic() - started
-            sim.log.append(entry)
+            self._log_outcome(self._entry["status"])
+            self._entry = None
 
-    def _dispatch(self, request, entry):
+    def _log_outcome(self, status):
+        if self._entry is not None:
+            self._entry["status"] = status
+            self._entry["duration"] = time.monotonic() - self._started
+
+    def _dispatch(self, request):
         try:
             response = self.server.sim.api.dispatch(request)
         except Exception:  # a simulator bug: answer like a real server would, and say so
             traceback.print_exc(file=sys.stderr)
             response = message(500, DEFAULT_FAULT_MESSAGES[500])
-        entry["body"] = response.log_body
+        if self._entry is not None:
+            self._entry["body"] = response.log_body
         return response
 
-    def _answer(self, request, entry):
-        response = self._dispatch(request, entry)
-        self._send(response)
-        return response.status
-
-    def _send(self, response, payload=None, cut_at=None):
-        payload = response.payload() if payload is None else payload
+    def _send(self, response, cut_half=False):
+        """Send a response, or only half its body (the header still promises all of it)."""
+        payload = response.payload()
+        self._log_outcome(response.status)
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(payload if cut_at is None else payload[:cut_at])
+        self.wfile.write(payload[:len(payload) // 2] if cut_half else payload)
 
-    # -- transport faults: each returns the status sent (None when none was) --
+    # -- transport faults ----------------------------------------------------
 
-    def _fault_status(self, request, entry, fault):
+    def _fault_status(self, request, fault):
         status = fault.params["status"]
         body = fault.params.get("body")
         if body is None:
@@ -162,34 +172,23 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         if fault.params.get("retry_after") is not None:
             headers["Retry-After"] = str(int(fault.params["retry_after"]))
         self._send(Response(status, body, headers))
-        return status
 
-    def _fault_malformed(self, request, entry, fault):
+    def _fault_malformed(self, request, fault):
         self._send(Response(200, fault.params.get("body", DEFAULT_MALFORMED_BODY).encode()))
-        return 200
 
-    def _fault_body(self, request, entry, fault):
-        status = fault.params.get("status", 200)
-        self._send(Response(status, fault.params["body"].encode()))
-        return status
+    def _fault_body(self, request, fault):
+        self._send(Response(fault.params.get("status", 200), fault.params["body"].encode()))
 
-    def _fault_truncated(self, request, entry, fault):
+    def _fault_truncated(self, request, fault):
         # The request is really served (a power operation does get queued); only the answer breaks.
-        response = self._dispatch(request, entry)
-        payload = response.payload()
-        self._send(response, payload, cut_at=len(payload) // 2)
+        self._send(self._dispatch(request), cut_half=True)
         self.close_connection = True
-        return response.status
 
-    def _fault_reset(self, request, entry, fault):
-        if not fault.params.get("after_headers"):
-            self._reset_connection()  # dropped before the request was served
-            return None
-        response = self._dispatch(request, entry)
-        payload = response.payload()
-        self._send(response, payload, cut_at=len(payload) // 2)
+    def _fault_reset(self, request, fault):
+        if fault.params.get("after_headers"):
+            self._send(self._dispatch(request), cut_half=True)
+        # else: dropped before the request was served
         self._reset_connection()
-        return response.status
 
     def _reset_connection(self):
         """Close with SO_LINGER 0 so the peer gets a TCP RST, not an orderly FIN."""
