@@ -1,0 +1,53 @@
+"""make install / uninstall lay the agent and its man page out where the
+fence agents of the distribution live, honouring DESTDIR and PREFIX."""
+
+import os
+import stat
+
+from pkgbuild import files_under, run, run_make
+
+AGENT_PATH = "usr/sbin/fence_clc"
+MAN_PATH = "usr/share/man/man8/fence_clc.8"
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_install_lays_out_agent_and_man_page(installed_tree):
+    assert files_under(installed_tree) == [AGENT_PATH, MAN_PATH]
+    assert mode(os.path.join(installed_tree, AGENT_PATH)) == 0o755
+    assert mode(os.path.join(installed_tree, MAN_PATH)) == 0o644
+
+
+def test_installed_agent_runs_and_names_itself(installed_tree):
+    proc = run([os.path.join(installed_tree, AGENT_PATH), "-o", "metadata"])
+    assert proc.returncode == 0
+    assert '<resource-agent name="fence_clc"' in proc.stdout
+
+
+def test_prefix_moves_everything(tmp_path):
+    run_make("install", "DESTDIR=%s" % tmp_path, "PREFIX=/usr/local")
+    assert files_under(str(tmp_path)) == ["usr/local/sbin/fence_clc",
+                                          "usr/local/share/man/man8/fence_clc.8"]
+
+
+def test_uninstall_removes_what_install_put(tmp_path):
+    destdir = "DESTDIR=%s" % tmp_path
+    run_make("install", destdir, "PREFIX=/usr")
+    (tmp_path / "usr/sbin/fence_other").write_text("not ours")
+    run_make("uninstall", destdir, "PREFIX=/usr")
+    assert files_under(str(tmp_path)) == ["usr/sbin/fence_other"]
+
+
+def test_man_page_renders_without_warnings(installed_tree):
+    proc = run(["man", "--warnings", "-l", os.path.join(installed_tree, MAN_PATH)],
+               env=dict(os.environ, MANWIDTH="80"))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    page = " ".join(proc.stdout.split())
+    assert "fence_clc - Fence agent for CenturyLink Cloud (CLC)" in page
+    for section in ("DESCRIPTION", "PARAMETERS", "ACTIONS", "STDIN PARAMETERS"):
+        assert "\n%s\n" % section in proc.stdout
+    for option in ("--api-url=[url]", "--token-file=[path]", "-s, --switch=[id]",
+                   "api_url", "token_file", "Default Value: https://api.ctl.io"):
+        assert option in page
