@@ -1,0 +1,267 @@
+"""Two Pacemaker/Corosync nodes fencing each other's simulated CLC VM.
+
+Three kinds of private namespaces (see tests/cluster/stack.py) on one
+network that exists only inside them:
+
+    node1 (10.250.0.1) --veth-- br0 in "cloud" (10.250.0.254) --veth-- node2 (10.250.0.2)
+
+The cloud namespace runs the CLC simulator, which holds one VM per node.
+Its power-change hook appends "SERVER STATE" lines to a file; a watcher
+thread in the test process turns "stopped" into SIGKILL of the node's
+PID 1 (every daemon of the node dies with it, its network goes away) and
+"started" into a fresh node that joins the cluster again.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from agentrun import SENTINEL_PASSWORD, USERNAME, fencing_world
+from stack import REPO, SYSTEM_PYTHON, Namespace, PacemakerNode, SimulatorProcess, wait_until
+
+SUBNET = "10.250.0.%d/24"
+CLOUD_HOST = 254
+SIM_PORT = 8480
+# name -> (host number on the subnet, the CLC VM that runs the node)
+NODES = {"node1": (1, "UC1ACCTWEB01"), "node2": (2, "UC1ACCTWEB02")}
+MEMBERS = [(name, SUBNET.split("/")[0] % number) for name, (number, _vm) in sorted(NODES.items())]
+# The agent's own deadlines: Pacemaker zeroes the library's.
+AGENT_TIMEOUTS = {"power_timeout": "10", "shell_timeout": "3", "login_timeout": "2"}
+
+
+def address(number):
+    return SUBNET.split("/")[0] % number
+
+
+def vm_of(node):
+    return NODES[node][1]
+
+
+def node_of(vm):
+    return next(name for name, (_number, server) in NODES.items() if server == vm.upper())
+
+
+class CloudSimulator(SimulatorProcess):
+    """The simulator listening on the cloud's bridge address, with a
+    power-change hook that records every change in `events_file`."""
+
+    def __init__(self, ns, world, events_file):
+        SimulatorProcess.__init__(self, ns, world, port=SIM_PORT)
+        self.url = "http://%s:%d" % (address(CLOUD_HOST), SIM_PORT)
+        self.events_file = events_file
+
+    def start(self):
+        config = os.path.join(self.ns.workdir, "world.json")
+        ready = os.path.join(self.ns.workdir, "clcsim-ready")
+        with open(config, "w") as f:
+            json.dump(self.world, f)
+        hook = 'echo "$CLCSIM_SERVER_ID $CLCSIM_POWER_STATE" >> %s' % self.events_file
+        self.ns.spawn("clcsim", "env", "PYTHONPATH=" + REPO, SYSTEM_PYTHON, "-m", "clcsim",
+            "--host", address(CLOUD_HOST), "--port", str(self.port), "--config", config,
+            "--ready-file", ready, "--op-duration", str(self.op_duration),
+            "--op-start-delay", "0.05", "--on-power-change", hook)
+        wait_until(lambda: os.path.exists(ready), 15, what="the simulator")
+        return self
+
+    def power_posts(self, vm):
+        """The power operations (powerOff, powerOn, reset, ...) asked for `vm`."""
+        return [operation for operation, servers in self.power_posts_all()
+                if vm.upper() in [s.upper() for s in servers or []]]
+
+    def power_posts_all(self):
+        return SimulatorProcess.power_posts(self)
+
+
+class Cloud(object):
+    """The cloud namespace: a bridge every node plugs into, and the simulator."""
+
+    def __init__(self):
+        self.ns = Namespace()
+        self.sim = None
+
+    def start(self):
+        self.ns.start()
+        for argv in (("ip", "link", "add", "br0", "type", "bridge"),
+                     ("ip", "addr", "add", SUBNET % CLOUD_HOST, "dev", "br0"),
+                     ("ip", "link", "set", "br0", "up")):
+            self.ns.run(*argv, check=True)
+        self.sim = CloudSimulator(self.ns, fencing_world(), self.events_file()).start()
+        return self
+
+    def events_file(self):
+        return os.path.join(self.ns.workdir, "power-events")
+
+    def plug(self, node_ns, name):
+        """A veth pair: one end on the bridge, the other as eth0 of the node."""
+        port, number = "veth-" + name, NODES[name][0]
+        self.ns.run("ip", "link", "del", port)  # the end left over from a previous boot, if any
+        # Only the network namespace: the node's PID must be visible.
+        subprocess.run(["nsenter", "--target", str(self.ns.pid), "--net", "--",
+                        "ip", "link", "add", port, "type", "veth", "peer", "name", "eth0",
+                        "netns", str(node_ns.pid)], check=True)
+        self.ns.run("ip", "link", "set", port, "master", "br0", "up", check=True)
+        node_ns.run("ip", "addr", "add", SUBNET % number, "dev", "eth0", check=True)
+        node_ns.run("ip", "link", "set", "eth0", "up", check=True)
+
+    def stop(self):
+        self.ns.stop()
+
+
+class TwoNodeCluster(object):
+    def __init__(self):
+        self.cloud = Cloud()
+        self.nodes = {}  # name -> PacemakerNode, only while its VM runs
+        self.power_log = []  # (wall time, node, state) as the watcher acted on them
+        self.errors = []
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._watcher = None
+
+    # -- life cycle ---------------------------------------------------------
+
+    def start(self):
+        try:
+            self.cloud.start()
+            self._watcher = threading.Thread(target=self._watch_power, daemon=True)
+            self._watcher.start()
+            booting = [threading.Thread(target=self._boot_safely, args=(name,)) for name in NODES]
+            for thread in booting:
+                thread.start()
+            for thread in booting:
+                thread.join()
+            self.raise_errors()
+            wait_until(lambda: self.online_nodes("node1") == set(NODES), 60, interval=0.3,
+                       what="both nodes online")
+            self.configure()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=30)
+        with self._lock:
+            for name in list(self.nodes):
+                self.power_off(name)
+        self.cloud.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def boot(self, name):
+        """Start a node from scratch (empty /run, CIB, logs) and join it."""
+        ns = Namespace().start()
+        try:
+            self.cloud.plug(ns, name)
+            node = PacemakerNode(ns, name, MEMBERS, cluster_name="clc2node")
+            node.start(timeout=60)
+        except BaseException:
+            ns.stop()
+            raise
+        with self._lock:
+            self.nodes[name] = node
+        return node
+
+    def _boot_safely(self, name):
+        try:
+            self.boot(name)
+        except Exception as err:
+            self.errors.append("booting %s: %r" % (name, err))
+
+    def power_off(self, name):
+        """What a VM power-off does to the node: every process dies at once."""
+        with self._lock:
+            node = self.nodes.pop(name, None)
+        if node is None:
+            return
+        os.kill(node.ns.pid, signal.SIGKILL)  # PID 1: the kernel kills the rest
+        node.ns.stop()
+
+    def _watch_power(self):
+        """Act on the simulator's power-change hook, in order."""
+        seen = 0
+        while not self._stopping.wait(0.05):
+            lines = self._read_events()
+            for line in lines[seen:]:
+                vm, state = line.split()
+                self._apply_power(node_of(vm), state)
+            seen = len(lines)
+
+    def _read_events(self):
+        try:
+            with open(self.cloud.events_file()) as events:
+                return [line for line in events.read().splitlines() if line.strip()]
+        except OSError:
+            return []
+
+    def _apply_power(self, name, state):
+        self.power_log.append((time.time(), name, state))
+        try:
+            if state == "stopped":
+                self.power_off(name)
+            elif state == "started" and name not in self.nodes and not self._stopping.is_set():
+                self.boot(name)
+        except Exception as err:
+            self.errors.append("%s after %s: %r" % (name, state, err))
+
+    def raise_errors(self):
+        if self.errors:
+            raise AssertionError("cluster harness: " + "; ".join(self.errors))
+
+    # -- configuration ------------------------------------------------------
+
+    def configure(self):
+        """The seed's pcs commands, on node1: one fence device per node's VM,
+        one Dummy resource that prefers each node."""
+        node = self.nodes["node1"]
+        for name in NODES:
+            self.pcs("node1", "stonith", "create", "fence-" + name, "fence_clc",
+                     "username=" + USERNAME, "password=" + SENTINEL_PASSWORD,
+                     "switch=" + vm_of(name), "api_url=" + self.cloud.sim.url,
+                     "pcmk_host_list=" + name,
+                     *["%s=%s" % item for item in sorted(AGENT_TIMEOUTS.items())])
+            self.pcs("node1", "constraint", "location", "fence-" + name, "avoids", name)
+            self.pcs("node1", "resource", "create", "dummy-" + name, "ocf:pacemaker:Dummy",
+                     "op", "monitor", "interval=5s")
+            self.pcs("node1", "constraint", "location", "dummy-" + name, "prefers", name + "=100")
+        wait_until(lambda: all(self.where("dummy-" + name) == [name] for name in NODES), 60,
+                   interval=0.3, what="each Dummy resource running on its node")
+        return node
+
+    def pcs(self, on, *args):
+        result = self.nodes[on].pcs(*args)
+        if result.returncode != 0:
+            raise AssertionError("pcs %s on %s failed: %s%s"
+                                 % (" ".join(args), on, result.stdout, result.stderr))
+        return result
+
+    # -- observation --------------------------------------------------------
+
+    def crm_mon_xml(self, on):
+        import xml.etree.ElementTree as ET
+        result = self.nodes[on].ns.run("crm_mon", "--one-shot", "--output-as=xml", timeout=20)
+        if result.returncode != 0:
+            return None
+        return ET.fromstring(result.stdout)
+
+    def online_nodes(self, on):
+        status = self.crm_mon_xml(on)
+        if status is None:
+            return set()
+        return {n.get("name") for n in status.iter("node") if n.get("online") == "true"}
+
+    def where(self, resource, on="node1"):
+        """The nodes `on` believes run `resource` (active, not just placed)."""
+        status = self.crm_mon_xml(on)
+        if status is None:
+            return []
+        return sorted(n.get("name") for r in status.iter("resource") if r.get("id") == resource
+                      and r.get("active") == "true" for n in r.iter("node"))
