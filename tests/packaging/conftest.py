@@ -7,7 +7,7 @@ import re
 import pytest
 
 from agentrun import AGENT
-from pkgbuild import run_make
+from pkgbuild import DEPENDENCIES, dpkg, dpkg_scratch_root, run_make
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +43,12 @@ def rpm_files(tmp_path_factory):
     by_kind = {path.rsplit(".", 2)[1]: path for path in rpms}
     assert sorted(by_kind) == ["noarch", "src"], output
     return by_kind
+
+
+@pytest.fixture(scope="module")
+def deb_installed_root(deb_file, tmp_path_factory):
+    """A scratch root into which dpkg installed the package."""
+    root = dpkg_scratch_root(tmp_path_factory.mktemp("debroot"), installed=DEPENDENCIES)
+    result = dpkg(root, "-i", deb_file)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root

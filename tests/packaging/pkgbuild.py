@@ -32,3 +32,25 @@ def files_under(root, skip=()):
                       if os.path.relpath(os.path.join(directory, d), root) not in skip]
         found += [os.path.relpath(os.path.join(directory, name), root) for name in names]
     return sorted(found)
+
+
+# What the .deb depends on, as installed on this Debian host.
+DEPENDENCIES = ["fence-agents", "python3", "python3-pycurl"]
+
+
+def dpkg_scratch_root(path, installed=()):
+    """An empty system for dpkg --root whose database says the given host
+    packages are installed (their status copied from the host's)."""
+    admin = path / "var/lib/dpkg"
+    (admin / "info").mkdir(parents=True)
+    (admin / "updates").mkdir()
+    (admin / "available").write_text("")
+    status = run(["dpkg-query", "-s"] + list(installed)).stdout if installed else ""
+    (admin / "status").write_text(status)
+    for package in installed:
+        (admin / "info" / (package + ".list")).write_text("")
+    return str(path)
+
+
+def dpkg(root, *args):
+    return run(["dpkg", "--root=" + root] + list(args))

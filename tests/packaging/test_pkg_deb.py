@@ -5,30 +5,11 @@ import os
 
 import pytest
 
-from pkgbuild import files_under, run
+from pkgbuild import DEPENDENCIES, dpkg, dpkg_scratch_root, files_under, run
 
-DEPENDENCIES = ["fence-agents", "python3", "python3-pycurl"]
 PAYLOAD = ["usr/sbin/fence_clc",
            "usr/share/doc/fence-clc/copyright",
            "usr/share/man/man8/fence_clc.8.gz"]
-
-
-def scratch_root(path, installed=()):
-    """An empty system for dpkg --root whose database says the given host
-    packages are installed (their status copied from the host's)."""
-    admin = path / "var/lib/dpkg"
-    (admin / "info").mkdir(parents=True)
-    (admin / "updates").mkdir()
-    (admin / "available").write_text("")
-    status = run(["dpkg-query", "-s"] + list(installed)).stdout if installed else ""
-    (admin / "status").write_text(status)
-    for package in installed:
-        (admin / "info" / (package + ".list")).write_text("")
-    return str(path)
-
-
-def dpkg(root, *args):
-    return run(["dpkg", "--root=" + root] + list(args))
 
 
 def field(deb, name):
@@ -55,7 +36,7 @@ def test_contents_are_root_owned_with_sane_modes(deb_file):
 
 
 def test_dpkg_installs_then_removes_cleanly(deb_file, tmp_path):
-    root = scratch_root(tmp_path, installed=DEPENDENCIES)
+    root = dpkg_scratch_root(tmp_path, installed=DEPENDENCIES)
     installed = dpkg(root, "-i", deb_file)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert files_under(root, skip={"var"}) == PAYLOAD
@@ -72,7 +53,7 @@ def test_dpkg_installs_then_removes_cleanly(deb_file, tmp_path):
 
 @pytest.mark.parametrize("missing", ["fence-agents", "python3-pycurl"])
 def test_dpkg_refuses_to_configure_without_a_dependency(deb_file, tmp_path, missing):
-    root = scratch_root(tmp_path, installed=[p for p in DEPENDENCIES if p != missing])
+    root = dpkg_scratch_root(tmp_path, installed=[p for p in DEPENDENCIES if p != missing])
     result = dpkg(root, "-i", deb_file)
     assert result.returncode != 0
     assert "depends on %s" % missing in result.stderr
