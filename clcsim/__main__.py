@@ -108,9 +108,9 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     sim.start()
-    print("clcsim listening on %s%s" % (sim.url, " ca=%s" % sim.ca_file if sim.ca_file else ""), flush=True)
     if args.ready_file:
         write_ready_file(args.ready_file, sim)
+    print("clcsim listening on %s%s" % (sim.url, " ca=%s" % sim.ca_file if sim.ca_file else ""), flush=True)
     while not stopping.wait(0.1):
         pass
     sim.stop()

@@ -31,8 +31,9 @@ DEFAULT_MALFORMED_BODY = "<html><body><h1>oops</h1></body></html>"
 
 class SimHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
-    # The default backlog of 5 makes bursts of ~32 clients stall for a second on SYN retries.
-    request_queue_size = 128
+    # The default backlog of 5 makes bursts of ~32 clients stall for a second on SYN
+    # retries; 128 still does for 200. The kernel caps this at net.core.somaxconn.
+    request_queue_size = 1024
 
     def __init__(self, address, sim, ssl_context=None):
         self.sim = sim
