@@ -1,0 +1,79 @@
+"""Section 3: start-up time and peak memory of fence_clc against fence_dummy
+from the same fence-agents install, for the actions that do no I/O.
+
+Peak RSS comes from a small launcher process: a child's ru_maxrss is never
+lower than its parent's size at fork, so the big benchmark process cannot
+fork the agents itself."""
+
+import subprocess
+import sys
+import types
+
+from common import FENCE_DUMMY, TARGET, BenchError, agent_args, median, new_token_dir
+from report import Row, Section
+from tests.agentrun import SYSTEM_PYTHON, agent_env
+
+TIME_GOAL = 1.15
+RSS_GOAL = 1.2
+
+# Forks, execs argv[1:] with output discarded, prints "seconds maxrss_kb rc".
+LAUNCHER = """
+import os, sys, time
+started = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(time.monotonic() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+def measure_once(command):
+    """(wall seconds, peak RSS in KiB) of one run of command."""
+    out = subprocess.run([SYSTEM_PYTHON, "-S", "-E", "-c", LAUNCHER] + command,
+                         stdout=subprocess.PIPE, universal_newlines=True, env=agent_env(),
+                         check=True, timeout=60).stdout.split()
+    if out[2] != "0":
+        raise BenchError("%s exited with %s" % (" ".join(command), out[2]))
+    return float(out[0]), int(out[1])
+
+
+def commands(settings, action):
+    """The agent's and fence_dummy's command line for action."""
+    if action == "metadata":
+        return [settings.agent, "-o", "metadata"], [FENCE_DUMMY, "-o", "metadata"]
+    nowhere = types.SimpleNamespace(url="http://127.0.0.1:9")   # validate-all sends nothing
+    agent = [settings.agent] + agent_args(nowhere, new_token_dir(), TARGET, action)
+    return agent, [FENCE_DUMMY, "-o", action]
+
+
+def compare(settings, action):
+    """Interleaved runs of both, so load changes hit both alike."""
+    agent_command, dummy_command = commands(settings, action)
+    agent_runs, dummy_runs = [], []
+    for _ in range(settings.startup_runs):
+        agent_runs.append(measure_once(agent_command))
+        dummy_runs.append(measure_once(dummy_command))
+    agent_time, dummy_time = (median([run[0] for run in runs]) for runs in (agent_runs, dummy_runs))
+    agent_rss, dummy_rss = (median([run[1] for run in runs]) for runs in (agent_runs, dummy_runs))
+    values = {"agent_seconds": agent_time, "dummy_seconds": dummy_time,
+              "agent_rss_kib": agent_rss, "dummy_rss_kib": dummy_rss}
+    time_row = Row("-o %s wall time" % action, "<= %.2fx fence_dummy" % TIME_GOAL,
+                   "%.0f ms vs %.0f ms" % (agent_time * 1000, dummy_time * 1000),
+                   ratio=agent_time / dummy_time, passed=agent_time / dummy_time <= TIME_GOAL,
+                   values=values)
+    rss_row = Row("-o %s peak RSS" % action, "<= %.2fx fence_dummy" % RSS_GOAL,
+                  "%.1f MiB vs %.1f MiB" % (agent_rss / 1024, dummy_rss / 1024),
+                  ratio=agent_rss / dummy_rss, passed=agent_rss / dummy_rss <= RSS_GOAL,
+                  values=values)
+    return [time_row, rss_row]
+
+
+def run(settings):
+    rows = compare(settings, "metadata") + compare(settings, "validate-all")
+    notes = ["median of %d runs each, fence_clc and fence_dummy alternating; interpreter %s"
+             % (settings.startup_runs, sys.version.split()[0])]
+    return Section("startup", "3. Start-up against fence_dummy", rows, notes)

@@ -1,0 +1,71 @@
+"""Section 1: time to fence against the protocol's physical limit.
+
+The limit of one power operation is login + POST + the operation's duration
++ the confirming GET, each request costing one injected round trip. A run's
+time above the limit splits into process start-up and exit, the library's
+status GET before the POST, and polling (time the agent spends noticing
+that the operation is over)."""
+
+from common import TARGET, new_token_dir, operation_seconds, run_logged, start_sim
+from report import Row, Section
+
+SLACK = 0.5     # the goal: at most half a second above the limit
+
+# name, agent arguments, round trips in the limit, operations in the limit
+CASES = (
+    ("off", "off", (), 3, 1),
+    ("reboot, method onoff", "reboot", ("-m", "onoff"), 5, 2),
+    ("reboot, method cycle", "reboot", ("-m", "cycle"), 3, 1),
+)
+
+
+def protocol_span(requests):
+    """Seconds from the first request's arrival to the last one's answer."""
+    first = min(entry["time"] for entry in requests)
+    return max(entry["time"] + entry["duration"] for entry in requests) - first
+
+
+def fence_once(sim, settings, action, extra):
+    sim.set_server(TARGET, powerState="started")
+    result, requests = run_logged(sim, settings, new_token_dir(), TARGET, action, extra)
+    return result.seconds, protocol_span(requests)
+
+
+def time_row(sim, settings, name, action, extra, round_trips, operations, repeats):
+    latency = sim.timing_settings()["latency"]
+    limit = round_trips * latency + operations * operation_seconds(sim)
+    runs = sorted(fence_once(sim, settings, action, extra) for _ in range(repeats))
+    wall, span = runs[len(runs) // 2]   # the median run, for its breakdown
+    library_get = latency
+    polling = span - limit - library_get
+    return Row(
+        "%s (cold token)" % name, "<= %.2f s (limit+%.1f)" % (limit + SLACK, SLACK),
+        "%.2f s" % wall, ratio=wall / limit, passed=wall <= limit + SLACK,
+        detail="limit %.2f s = %d RTT + %d x %.2f s op; over it: start-up/exit %.2f s, "
+               "library status GET %.2f s, polling/other %.2f s" % (
+                   limit, round_trips, operations, operation_seconds(sim), wall - span,
+                   library_get, polling),
+        values={"wall": wall, "limit": limit, "startup_exit": wall - span,
+                "library_get": library_get, "polling": polling,
+                "walls": [run[0] for run in runs]})
+
+
+def run(settings):
+    sim = start_sim(settings)
+    try:
+        rows = [time_row(sim, settings, name, action, extra, trips, ops, settings.repeats)
+                for name, action, extra, trips, ops in CASES]
+        if settings.long_op:
+            sim.configure(op_duration=settings.long_op - settings.op_start_delay)
+            rows.append(time_row(sim, settings, "off, %.0f s operation" % settings.long_op,
+                                 "off", (), 3, 1, 1))
+    finally:
+        sim.stop()
+    notes = [
+        "median of %d runs (wall time of the whole agent process)" % settings.repeats,
+        "library status GET: fence_action reads the state before acting; justified, it "
+        "answers 'Already OFF' for an off server without any POST (see section 2)",
+        "power_wait defaults to 0 in the agent, so the library adds no sleep after on/off; "
+        "stonith_status_sleep is unused on the synchronous path"]
+    return Section("time_to_fence", "1. Time to fence (cold token cache)", rows, notes)
+
