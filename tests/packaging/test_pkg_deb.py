@@ -2,12 +2,14 @@
 and removes without a trace. Installed into scratch roots, never the host."""
 
 import os
+import shutil
 
 import pytest
 
 from pkgbuild import DEPENDENCIES, dpkg, dpkg_scratch_root, files_under, run
 
 PAYLOAD = ["usr/sbin/fence_clc",
+           "usr/share/doc/fence-clc/changelog.Debian.gz",
            "usr/share/doc/fence-clc/copyright",
            "usr/share/man/man8/fence_clc.8.gz"]
 
@@ -41,6 +43,8 @@ def test_dpkg_installs_then_removes_cleanly(deb_file, tmp_path):
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert files_under(root, skip={"var"}) == PAYLOAD
     assert "install ok installed" in dpkg(root, "-s", "fence-clc").stdout
+    verified = dpkg(root, "--verify", "fence-clc")  # against the package's md5sums
+    assert (verified.returncode, verified.stdout) == (0, "")
     agent = run([os.path.join(root, "usr/sbin/fence_clc"), "-o", "metadata"])
     assert agent.returncode == 0 and 'name="fence_clc"' in agent.stdout
 
@@ -58,3 +62,12 @@ def test_dpkg_refuses_to_configure_without_a_dependency(deb_file, tmp_path, miss
     assert result.returncode != 0
     assert "depends on %s" % missing in result.stderr
     assert "install ok unpacked" in dpkg(root, "-s", "fence-clc").stdout
+
+
+@pytest.mark.skipif(not shutil.which("lintian"), reason="lintian is not installed")
+def test_lintian_finds_nothing(deb_file):
+    # An ITP bug to close only matters for an upload to the Debian archive.
+    result = run(["lintian", "--pedantic", "--suppress-tags",
+                  "initial-upload-closes-no-bugs", deb_file])
+    problems = [line for line in result.stdout.splitlines() if line[:2] in ("E:", "W:")]
+    assert problems == [], result.stdout
