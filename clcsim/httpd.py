@@ -78,9 +78,11 @@ class SimHTTPServer(ThreadingHTTPServer):
 class SimRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "clcsim/1.0"
-    sys_version = ""
     timeout = 120  # idle keep-alive connections are dropped after this
     _entry = None  # the request log entry of the API request being served
+
+    def version_string(self):
+        return self.server_version
 
     def log_message(self, format, *args):
         pass  # the request log replaces the default stderr chatter

@@ -45,12 +45,16 @@ class Simulator:
     # -- lifecycle ----------------------------------------------------------
 
     def start(self):
-        context = None
-        if self.tls:
-            self._tempdir = tempfile.mkdtemp(prefix="clcsim-tls-")
-            self.ca_file, cert_file, key_file = tls.make_certificates(self._tempdir)
-            context = tls.server_context(cert_file, key_file)
-        self._httpd = SimHTTPServer((self.host, self.port), self, context)
+        try:
+            context = None
+            if self.tls:
+                self._tempdir = tempfile.mkdtemp(prefix="clcsim-tls-")
+                self.ca_file, cert_file, key_file = tls.make_certificates(self._tempdir)
+                context = tls.server_context(cert_file, key_file)
+            self._httpd = SimHTTPServer((self.host, self.port), self, context)
+        except Exception:
+            self._remove_tempdir()
+            raise
         self.port = self._httpd.server_address[1]
         for target in (self._serve, self._run_ticker, self._deliver_power_changes):
             thread = threading.Thread(target=target, name="clcsim-" + target.__name__, daemon=True)
@@ -71,6 +75,9 @@ class Simulator:
         for thread in self._threads:
             thread.join(timeout=5)
         self._httpd = None
+        self._remove_tempdir()
+
+    def _remove_tempdir(self):
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None

@@ -110,8 +110,9 @@ class State:
                 self.root_groups[(acct["alias"].lower(), dc["id"])] = key
         for grp in configured:
             self._add_group(grp)
+        roots = set(self.root_groups.values())
         for key, grp in self.groups.items():
-            if key in self.root_groups.values():
+            if key in roots:
                 continue
             parent = (grp["parent"] or "").lower() or self.root_groups[(grp["account"].lower(), grp["datacenter"])]
             if self.groups[parent]["account"] != grp["account"]:

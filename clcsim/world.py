@@ -153,11 +153,21 @@ def normalize(config):
     for grp in groups:
         if grp["parent"] and grp["parent"].lower() not in groups_by_id:
             raise ValueError("group %s: unknown parent %s" % (grp["id"], grp["parent"]))
+        _check_no_cycle(grp, groups_by_id)
 
     servers = [_normalize_server(s, accounts, groups_by_id, dc_ids) for s in config.get("servers", [])]
     if len({s["id"].lower() for s in servers}) != len(servers):
         raise ValueError("duplicate server ids")
     return {"accounts": accounts, "datacenters": datacenters, "groups": groups, "servers": servers}
+
+
+def _check_no_cycle(grp, groups_by_id):
+    seen = set()
+    while grp["parent"]:
+        if grp["id"].lower() in seen:
+            raise ValueError("group %s: parents form a cycle" % grp["id"])
+        seen.add(grp["id"].lower())
+        grp = groups_by_id[grp["parent"].lower()]
 
 
 def _normalize_account(acct):

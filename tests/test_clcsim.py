@@ -447,6 +447,9 @@ def test_config_world_with_defaults_filled_in(sim_factory):
     {"accounts": [{"alias": "A"}], "servers": [{"id": "X", "account": "B"}]},
     {"accounts": [{"alias": "A"}], "servers": [{"id": "X", "account": "A", "powerState": "on"}]},
     {"accounts": [{"alias": "A"}], "servers": [{"id": "X", "account": "A", "group": "missing"}]},
+    {"accounts": [{"alias": "A"}], "groups": [
+        {"id": "g1", "account": "A", "datacenter": "uc1", "parent": "g2"},
+        {"id": "g2", "account": "A", "datacenter": "uc1", "parent": "g1"}]},
 ])
 def test_bad_config_is_refused(config):
     with pytest.raises(ValueError):
