@@ -71,6 +71,7 @@ check: .tools/bin/vermin
 ## metadata: refresh the checked-in metadata after an option change
 metadata:
 	./fence_clc -o metadata > tests/data/metadata/fence_clc.xml
+	$(PYTHON) tools/options_table.py --write README.md
 
 ## man: fence_clc.8 as upstream builds its pages (manpage XML, schema, XSLT);
 ## temporary names per run so parallel builds never see a half-written page
