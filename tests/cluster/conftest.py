@@ -26,6 +26,7 @@ class Cluster(object):
         self.node.remove_all_devices()
         self.ns.run("rm", "-rf", "/run/fence-agents/fence_clc")
         self.sim.reset()
+        self.node.mark_log()
 
     def device_params(self, **params):
         """key=value arguments for pcs: our simulator and account, short timeouts."""

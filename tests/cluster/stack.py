@@ -212,6 +212,7 @@ class PacemakerNode(object):
         self.name = name
         self.nodes = list(nodes)
         self.cluster_name = cluster_name
+        self._log_start = 0
 
     def start(self, timeout=30):
         self.ns.write_file("/etc/corosync/corosync.conf",
@@ -272,9 +273,17 @@ class PacemakerNode(object):
     def history(self, target):
         return self.ns.run("stonith_admin", "--history", target, "--verbose").stdout
 
+    def mark_log(self):
+        """From now on, log_text() shows only what Pacemaker logs after this."""
+        self._log_start = os.path.getsize(self._log_path())
+
     def log_text(self):
-        with open(self.ns.path("/var/log/pacemaker/pacemaker.log")) as log:
+        with open(self._log_path()) as log:
+            log.seek(self._log_start)
             return log.read()
+
+    def _log_path(self):
+        return self.ns.path("/var/log/pacemaker/pacemaker.log")
 
 
 class SimulatorProcess(object):
@@ -383,11 +392,10 @@ exec {python} {real_agent} "$@" < "$call"
 def agent_stdin_captured(ns):
     """While active, every run of /usr/sbin/fence_clc inside `ns` leaves its
     standard input in a file; yields a function returning them as dicts."""
-    capture_dir = os.path.join(ns.workdir, "agent-stdin")
-    os.mkdir(capture_dir)
+    capture_dir = tempfile.mkdtemp(prefix="agent-stdin-", dir=ns.workdir)
     os.chmod(capture_dir, 0o1777)  # metadata runs as hacluster
     real_dir = "/run/real-agent"
-    os.mkdir(ns.path(real_dir))
+    os.makedirs(ns.path(real_dir), exist_ok=True)
     installed = ns.path("/usr/sbin/fence_clc")
     shutil.copy2(installed, ns.path(real_dir + "/fence_clc"))  # keeps the name: metadata uses it
     ns.write_file("/usr/sbin/fence_clc", WRAPPER.format(

@@ -97,3 +97,138 @@ def test_fencer_passes_node_action_and_mapped_port_on_stdin(cluster):
     assert reboot[0]["port"] == vm
     assert reboot[0]["login"] == USERNAME
     assert reboot[0]["api_url"] == cluster.sim.url
+
+
+def test_dynamic_host_list_finds_the_target_among_many_servers(cluster):
+    vm = "VA1ACCTSRV00250"
+    created = cluster.node.create_device("dynamic", "fence_clc", *cluster.device_params())
+    assert created.returncode == 0, created
+
+    assert_fenced(cluster.node.fence("reboot", vm))
+
+    paths = [entry["path"] for entry in cluster.sim.requests()]
+    assert any(path.startswith("/v2/groups/") for path in paths), "the fencer never listed"
+    assert_power_cycled(cluster, vm)
+
+
+def test_dynamic_host_list_refuses_a_server_that_is_not_listed(cluster):
+    created = cluster.node.create_device("dynamic", "fence_clc", *cluster.device_params())
+    assert created.returncode == 0, created
+
+    refused = cluster.node.fence("reboot", "VA1ACCTSRV09999")
+
+    assert refused.returncode != 0
+    assert cluster.sim.power_posts() == []
+
+
+def api_down(cluster):
+    # Nothing listens there; a short deadline bounds the agent's retries.
+    return cluster.device_params(api_url="http://127.0.0.1:8499", power_timeout="2")
+
+
+def wrong_password(cluster):
+    return cluster.device_params(passwd="Wrong-Passw0rd-1")
+
+
+def server_stuck(cluster):
+    cluster.sim.add_fault("op_stuck", path="/servers/powerOff")
+    return cluster.device_params(power_timeout="3")
+
+
+@pytest.mark.parametrize("break_it", [api_down, wrong_password, server_stuck],
+                         ids=["api-down", "wrong-password", "server-stuck"])
+def test_a_failed_fence_is_reported_and_leaves_the_vm_alone(cluster, break_it):
+    vm = {"api-down": "UC1ACCTSRV00011", "wrong-password": "UC1ACCTSRV00013",
+          "server-stuck": "UC1ACCTSRV00015"}[break_it.__name__.replace("_", "-")]
+    created = cluster.node.create_device("broken", "fence_clc", "pcmk_host_map=node2:%s" % vm,
+                                         *break_it(cluster))
+    assert created.returncode == 0, created
+
+    failed = cluster.node.fence("reboot", "node2")
+
+    assert failed.returncode != 0, failed
+    history = cluster.node.history("node2")
+    assert "reboot of node2 failed" in history
+    assert "successful" not in history
+    assert "Peer node2 was terminated" not in cluster.node.log_text()
+    server = cluster.sim.server(vm)
+    assert server["powerState"] == "started"
+    assert [state for _t, state in server["power_history"]] == ["started"]
+    assert all(op == "powerOff" for op, _ids in cluster.sim.power_posts())
+
+
+def test_a_refused_password_is_tried_once_per_agent_run(cluster):
+    """The fencer retries a failing device; each run must not hammer the
+    login with a password CLC refused."""
+    with agent_stdin_captured(cluster.ns) as calls:
+        cluster.node.create_device("broken", "fence_clc", "pcmk_host_map=node2:UC1ACCTSRV00017",
+                                   *wrong_password(cluster))
+        assert cluster.node.fence("reboot", "node2").returncode != 0
+        runs = [call["action"] for call in calls() if call.get("action") != "metadata"]
+    assert runs.count("reboot") == 2, runs
+    logins = [entry for entry in cluster.sim.requests() if entry["path"].endswith("/login")]
+    assert len(logins) == len(runs)
+
+
+def monitor_failures(cluster, device):
+    """Failed operations of `device` as crm_mon reports them."""
+    xml = cluster.ns.run("crm_mon", "--one-shot", "--output-as=xml").stdout
+    return [failure.attrib for failure in ET.fromstring(xml).iter("failure")
+            if failure.get("op_key", "").startswith(device + "_monitor")]
+
+
+def test_recurring_monitor_fails_the_device_when_credentials_go_bad(cluster):
+    created = cluster.node.create_device("watched", "fence_clc", "pcmk_host_map=node2:UC1ACCTSRV00019",
+                                         *cluster.device_params(), "op", "monitor", "interval=2s")
+    assert created.returncode == 0, created
+    monitors = lambda: [e for e in cluster.sim.requests() if e["path"] == "/v2/datacenters/ACCT"]
+    wait_until(lambda: len(monitors()) >= 2, 15, what="two monitor runs (start and a recurring one)")
+    assert monitor_failures(cluster, "watched") == []
+
+    # The password changes at CLC: the cached token is revoked, logins fail.
+    cluster.sim.admin("POST", "tokens/expire")
+    cluster.sim.add_fault("status", path="/authentication/login", status=400,
+                          body='{"message": "We didn\'t recognize the username or password"}')
+
+    failures = wait_until(lambda: monitor_failures(cluster, "watched"), 20,
+                          what="crm_mon to show the failed monitor")
+    assert failures[0]["op_key"] == "watched_monitor_2000"
+    assert cluster.sim.power_posts() == []
+
+
+def test_validate_accepts_good_options(cluster):
+    result = cluster.ns.run("stonith_admin", "--validate", "--agent", "fence_clc",
+                            *option_args(cluster.device_params()))
+    assert result.returncode == 0, result
+
+
+@pytest.mark.parametrize("bad", ["api_url=ftp://example.invalid", "cacert=/nonexistent/ca.pem",
+                                 "proxy=gopher://127.0.0.1:1"])
+def test_validate_rejects_bad_options(cluster, bad):
+    result = cluster.ns.run("stonith_admin", "--validate", "--agent", "fence_clc",
+                            *option_args(cluster.device_params() + [bad]))
+    assert result.returncode != 0, result
+    assert bad.split("=")[0] in result.stdout + result.stderr
+
+
+def option_args(params):
+    return [arg for param in params for arg in ("--option", param)]
+
+
+def test_metadata_through_crm_resource_and_pcs(cluster):
+    shown = cluster.ns.run("crm_resource", "--show-metadata", "stonith:fence_clc")
+    assert shown.returncode == 0, shown
+    agent = ET.fromstring(shown.stdout)
+    assert agent.get("name") == "fence_clc"
+    names = {parameter.get("name") for parameter in agent.iter("parameter")}
+    assert {"api_url", "account", "login", "passwd", "proxy", "switch", "plug"} <= names
+    described = cluster.node.pcs("stonith", "describe", "fence_clc")
+    assert described.returncode == 0 and "api_url" in described.stdout, described
+
+
+def test_metadata_needs_no_root(cluster):
+    """Pacemaker asks for metadata as user hacluster."""
+    as_hacluster = cluster.ns.run("runuser", "-u", "hacluster", "--",
+                                  "/usr/sbin/fence_clc", "-o", "metadata")
+    assert as_hacluster.returncode == 0, as_hacluster
+    assert as_hacluster.stdout == cluster.ns.run("/usr/sbin/fence_clc", "-o", "metadata").stdout
