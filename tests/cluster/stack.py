@@ -100,12 +100,12 @@ class Namespace(object):
         self.workdir = tempfile.mkdtemp(prefix="fence-clc-cluster-")
         os.chmod(self.workdir, 0o755)  # daemons running as hacluster read configs here
         ready = os.path.join(self.workdir, "ns-ready")
-        self._unshare = subprocess.Popen(
-            ["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc",
-             "--propagation", "private", "--kill-child",
-             SYSTEM_PYTHON, NSINIT, self.agent, ready],
-            stdin=subprocess.PIPE, stdout=open(self.log_path("nsinit"), "w"),
-            stderr=subprocess.STDOUT, env=INSIDE_ENV)
+        with open(self.log_path("nsinit"), "w") as log:
+            self._unshare = subprocess.Popen(
+                ["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc",
+                 "--propagation", "private", "--kill-child",
+                 SYSTEM_PYTHON, NSINIT, self.agent, ready],
+                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=INSIDE_ENV)
         try:
             wait_until(lambda: os.path.exists(ready) or self._unshare.poll() is not None,
                        10, what="the namespace")

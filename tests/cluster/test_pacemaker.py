@@ -5,8 +5,6 @@ Node names that are not cluster members (node2, server ids) are fenced:
 never node1, which is the stack's own node.
 """
 
-import re
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
