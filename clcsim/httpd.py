@@ -103,7 +103,10 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             self._serve_api(request)
 
     def _read_body(self):
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0  # unreadable: treat as no body, the handler then refuses it
         return self.rfile.read(length) if length > 0 else b""
 
     def _serve_api(self, request):
