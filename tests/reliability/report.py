@@ -1,0 +1,112 @@
+"""The reliability report: a pytest plugin that gathers what every agent run
+of the reliability tests recorded (on xdist workers too, through the test
+reports' user_properties) and prints the fault matrix with its totals at the
+end of the run; also written to build/reliability/matrix.json."""
+
+import json
+import os
+
+from agentrun import REPO
+
+PROPERTY = "reliability_run"
+REPORT_FILE = os.path.join(REPO, "build", "reliability", "matrix.json")
+ACTION_COLUMNS = ("on", "off", "reboot-onoff", "reboot-cycle", "status", "list",
+                  "list-status", "monitor")
+PASS, FAIL, KNOWN_BUG, NOT_APPLICABLE = "✓", "✗", "bug", "–"
+COUNTED = ("false_off", "traceback", "hang", "duplicate_posts", "resent_after_refusal")
+TOTALS = (("cells", "cells"), ("false OFF", "false_off"), ("tracebacks", "traceback"),
+          ("leaked secrets", "leaks"), ("hangs", "hang"), ("duplicate POSTs", "duplicate_posts"),
+          ("re-sent after refusal", "resent_after_refusal"), ("agent runs", "runs"))
+
+
+class Collector(object):
+    def __init__(self):
+        self.runs = []
+
+    def pytest_runtest_logreport(self, report):
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == PROPERTY:
+                self.runs.append(dict(value, nodeid=report.nodeid))
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.runs:
+            return
+        cells = sorted((run for run in self.runs if run["kind"] == "cell"),
+                       key=lambda cell: cell["order"])
+        totals = totals_of(self.runs)
+        known = totals_of([run for run in self.runs if run.get("known_bug")])
+        lines = matrix_lines(cells) + [""] + slowest_lines(cells) + [totals_line(totals)]
+        if known["runs"]:
+            lines.append("of which in cells of known agent bugs (strict xfail): "
+                         + totals_line(known))
+        terminalreporter.section("fence_clc reliability matrix")
+        for line in lines:
+            terminalreporter.write_line(line)
+        write_json(totals, known, self.runs)
+        terminalreporter.write_line("(written to %s)" % os.path.relpath(REPORT_FILE, REPO))
+
+
+def totals_of(runs):
+    totals = dict.fromkeys(COUNTED + ("leaks", "runs"), 0)
+    totals["cells"] = sum(1 for run in runs if run["kind"] == "cell")
+    for run in runs:
+        totals["runs"] += run.get("runs", 1)
+        for key in COUNTED:
+            totals[key] += int(run.get(key, 0))
+        totals["leaks"] += len(run.get("leaks", ()))
+    return totals
+
+
+def totals_line(totals):
+    return " | ".join("%s %d" % (label, totals[key]) for label, key in TOTALS)
+
+
+def verdict(cell):
+    if not cell["problems"]:
+        return PASS
+    return KNOWN_BUG if cell.get("known_bug") else FAIL
+
+
+def matrix_lines(cells):
+    """Rows: fault [input mode]; columns: actions."""
+    rows, verdicts = [], {}
+    for cell in cells:
+        row = "%s [%s]" % (cell["fault"], cell["mode"])
+        if row not in rows:
+            rows.append(row)
+        verdicts[(row, cell["action"])] = verdict(cell)
+    width = max(len(row) for row in rows)
+    header = "fault [input]".ljust(width) + " | " + " ".join(ACTION_COLUMNS)
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        marks = [verdicts.get((row, action), NOT_APPLICABLE).center(len(action))
+                 for action in ACTION_COLUMNS]
+        lines.append(row.ljust(width) + " | " + " ".join(marks))
+    lines.append("%s pass, %s fail, %s known agent bug (strict xfail), %s not applicable"
+                 % (PASS, FAIL, KNOWN_BUG, NOT_APPLICABLE))
+    for cell in cells:
+        if cell["problems"]:
+            lines.append("%s %s / %s [%s]: %s%s" % (
+                verdict(cell), cell["fault"], cell["action"], cell["mode"],
+                "; ".join(cell["problems"]),
+                " (agent bug: %s)" % cell["known_bug"] if cell.get("known_bug") else ""))
+    return lines
+
+
+def slowest_lines(cells):
+    slowest = {}
+    for cell in cells:
+        action = cell["action"]
+        slowest[action] = max(slowest.get(action, (0, 0)), (cell["seconds"], cell["bound"]))
+    return ["slowest run per action (hang bound): " + ", ".join(
+        "%s %.1f s (%.0f s)" % (action, *slowest[action])
+        for action in ACTION_COLUMNS if action in slowest)]
+
+
+def write_json(totals, known, runs):
+    os.makedirs(os.path.dirname(REPORT_FILE), exist_ok=True)
+    with open(REPORT_FILE, "w") as f:
+        json.dump({"totals": totals, "known_agent_bugs": known, "runs": runs}, f,
+                  indent=1, sort_keys=True, ensure_ascii=False)
