@@ -46,8 +46,10 @@ test-fast:
 test-cluster:
 	$(PYTEST) -m cluster tests
 
+## reliability: the fault matrix, bad input, secrets, concurrency; prints the
+## matrix and its totals (also in build/reliability/matrix.json)
 reliability:
-	$(PYTEST) -n 4 tests/test_reliability.py --matrix-report
+	$(PYTEST) -n 4 tests/reliability
 
 bench:
 	$(PYTHON) bench/run_bench.py

@@ -8,8 +8,6 @@ import time
 
 import pytest
 
-from agentrun import REPO  # noqa: F401  (tests/conftest.py puts the repo on sys.path)
-
 from . import report
 from .runner import closed_port_url
 
