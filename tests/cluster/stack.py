@@ -25,17 +25,31 @@ corosync_conf(cluster_name, nodes)
 PacemakerNode(ns, name, nodes)
     ``start()`` writes corosync.conf and a seed CIB (``cibadmin --empty`` plus
     stonith-enabled and a short dc-deadtime), starts ``corosync -f`` and
-    ``pacemakerd``, and waits for a DC and for the fencer. ``fence(action,
-    target)`` runs stonith_admin; ``pcs(...)`` runs pcs inside.
+    ``pacemakerd``, and waits for a DC and for the fencer (about 5 s).
+    ``create_device(name, agent, params...)`` is ``pcs stonith create`` plus
+    a wait for the fencer to register it; ``remove_all_devices()`` empties
+    the resources and the fencing history; ``fence(action, target)`` runs
+    stonith_admin (reboot|off|on, --tolerance 0); ``history(target)``;
+    ``pcs(...)``; ``mark_log()`` / ``log_text()`` read pacemaker.log from a
+    point on.
 
-SimulatorProcess(ns, world)
-    The CLC simulator (``python3 -m clcsim``) on a fixed loopback port inside
-    the namespace (the fencer can only reach addresses there), steered from
-    the test through its /_sim/ endpoints with curl run inside.
+SimulatorProcess(ns, world, port, host, extra_args)
+    The CLC simulator (``python3 -m clcsim``) on a fixed port inside the
+    namespace (the fencer can only reach addresses there), steered from the
+    test through its /_sim/ endpoints with curl run inside: ``requests()``,
+    ``power_posts()``, ``server(id)``, ``set_server(id, ...)``,
+    ``add_fault(kind, ...)``, ``reset()``.
 
 Tinyproxy(ns)
     A plain HTTP proxy on loopback inside the namespace; ``log_text()``
     shows what went through it.
+
+agent_stdin_captured(ns)
+    A context manager that puts a recording wrapper in front of the agent:
+    what the fencer passes on stdin, one dict per agent run.
+
+wait_until(predicate, timeout, what=...)
+    Polls; returns the first true value or raises TimeoutError.
 
 missing_requirements()
     Why these tests cannot run here (not root, a package missing), or None.
@@ -289,12 +303,14 @@ class PacemakerNode(object):
 class SimulatorProcess(object):
     """The CLC simulator inside the namespace, driven through /_sim/."""
 
-    def __init__(self, ns, world, port=8480, op_duration=0.3):
+    def __init__(self, ns, world, port=8480, op_duration=0.3, host="127.0.0.1", extra_args=()):
         self.ns = ns
         self.world = world
         self.port = port
         self.op_duration = op_duration
-        self.url = "http://127.0.0.1:%d" % port
+        self.host = host
+        self.extra_args = list(extra_args)  # more clcsim options, e.g. --on-power-change
+        self.url = "http://%s:%d" % (host, port)
 
     def start(self):
         config = os.path.join(self.ns.workdir, "world.json")
@@ -302,8 +318,9 @@ class SimulatorProcess(object):
         with open(config, "w") as f:
             json.dump(self.world, f)
         self.ns.spawn("clcsim", "env", "PYTHONPATH=" + REPO, SYSTEM_PYTHON, "-m", "clcsim",
-                      "--port", str(self.port), "--config", config, "--ready-file", ready,
-                      "--op-duration", str(self.op_duration), "--op-start-delay", "0.05")
+                      "--host", self.host, "--port", str(self.port), "--config", config,
+                      "--ready-file", ready, "--op-duration", str(self.op_duration),
+                      "--op-start-delay", "0.05", *self.extra_args)
         wait_until(lambda: os.path.exists(ready), 15, what="the simulator")
         return self
 
