@@ -494,3 +494,28 @@ def test_each_log_line_appears_once_after_a_stdin_warning(clc, token_dir):
     assert result.rc == 1, result
     lines = result.stderr.splitlines()
     assert len(result.error_lines()) == 1 and len(lines) == len(set(l.split(" ", 2)[2] for l in lines))
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "status", "status": 503, "count": 1},
+    {"kind": "status", "status": 429, "retry_after": 0, "count": 1}])
+def test_refused_reset_is_sent_again_because_a_running_server_proves_nothing(clc, token_dir, fault):
+    clc.add_fault(path="/servers/reset", **fault)
+    result = agent(clc, token_dir, "reboot", extra=["-m", "cycle"])
+    assert result.rc == 0, result
+    assert [p["status"] for p in power_posts(clc)] == [fault["status"], 200]
+    assert states(clc)[-2:] == ["stopped", "started"]
+
+
+@pytest.mark.parametrize("fault", [{"kind": "status", "status": 500},
+                                   {"kind": "reset", "after_headers": True}])
+def test_reset_of_unknown_fate_is_an_error_not_a_reboot(clc, token_dir, fault):
+    clc.add_fault(path="/servers/reset", count=1, **fault)
+    result = agent(clc, token_dir, "reboot", extra=["-m", "cycle"])
+    assert_one_clear_error(result, "cannot be confirmed")
+    assert len(power_posts(clc)) == 1
+
+
+def test_reset_not_queued_is_an_error_even_though_the_server_runs(clc, token_dir):
+    clc.set_server(WEB, inMaintenanceMode=True)
+    assert_one_clear_error(agent(clc, token_dir, "reboot", extra=["-m", "cycle"]), "maintenance")
