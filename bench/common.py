@@ -27,13 +27,13 @@ class BenchError(Exception):
 class Settings(object):
     """Sizes and timing of one benchmark run (--smoke shrinks them)."""
 
-    def __init__(self, latency=0.05, op_duration=0.5, op_start_delay=0.05, long_op=8.0,
+    def __init__(self, latency=0.05, op_duration=0.5, op_start_delay=0.05, long_ops=(10.0, 20.0),
                  repeats=3, startup_runs=20, servers=5000, datacenters=3, groups=200,
                  concurrent=32, agent=AGENT):
         self.latency = latency
         self.op_duration = op_duration
         self.op_start_delay = op_start_delay
-        self.long_op = long_op          # 0: skip the long-operation run
+        self.long_ops = long_ops        # durations of extra 'off' runs, seconds
         self.repeats = repeats
         self.startup_runs = startup_runs
         self.servers = servers
@@ -44,7 +44,7 @@ class Settings(object):
 
     @classmethod
     def smoke(cls, agent=AGENT):
-        return cls(latency=0.0, op_duration=0.05, op_start_delay=0.01, long_op=0, repeats=1,
+        return cls(latency=0.0, op_duration=0.05, op_start_delay=0.01, long_ops=(), repeats=1,
                    startup_runs=3, servers=50, datacenters=3, groups=6, concurrent=4, agent=agent)
 
     def as_dict(self):
@@ -81,9 +81,12 @@ def operation_seconds(sim):
     return timing["op_start_delay"] + timing["op_duration"] + timing["record_lag"]
 
 
+SCRATCH = tempfile.TemporaryDirectory(prefix="fence_clc-bench-")   # removed at exit
+
+
 def new_token_dir():
     """A fresh (cold) token cache directory, private as the agent requires."""
-    return tempfile.mkdtemp(prefix="bench-token-")
+    return tempfile.mkdtemp(prefix="tokens-", dir=SCRATCH.name)
 
 
 def agent_args(sim, token_dir, plug, action, extra=()):

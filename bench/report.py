@@ -39,7 +39,7 @@ class Section(object):
                 "notes": self.notes}
 
 
-COLUMNS = (("measure", 34), ("goal", 26), ("measured", 30), ("ratio", 6), ("result", 6))
+COLUMNS = (("measure", 34), ("goal", 26), ("measured", 34), ("ratio", 6), ("result", 6))
 
 
 def format_ratio(ratio):

@@ -55,14 +55,15 @@ def run(settings):
     try:
         rows = [time_row(sim, settings, name, action, extra, trips, ops, settings.repeats)
                 for name, action, extra, trips, ops in CASES]
-        if settings.long_op:
-            sim.configure(op_duration=settings.long_op - settings.op_start_delay)
-            rows.append(time_row(sim, settings, "off, %.0f s operation" % settings.long_op,
+        for seconds in settings.long_ops:   # one run each: poll intervals grow with time
+            sim.configure(op_duration=seconds - settings.op_start_delay)
+            rows.append(time_row(sim, settings, "off, %.0f s operation" % seconds,
                                  "off", (), 3, 1, 1))
     finally:
         sim.stop()
     notes = [
-        "median of %d runs (wall time of the whole agent process)" % settings.repeats,
+        "median of %d runs (wall time of the whole agent process); long operations: "
+        "1 run" % settings.repeats,
         "library status GET: fence_action reads the state before acting; justified, it "
         "answers 'Already OFF' for an off server without any POST (see section 2)",
         "power_wait defaults to 0 in the agent, so the library adds no sleep after on/off; "
