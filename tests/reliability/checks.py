@@ -134,3 +134,27 @@ def leaked(texts, secrets):
     found = secrets_found(texts, secrets)
     found += [header for header in HEADER_TEXTS if any(header in text for text in texts)]
     return found
+
+
+class Tally(object):
+    """What many runs of one test proved, summed for the report."""
+
+    def __init__(self, name):
+        self.name = name
+        self.runs = self.false_off = self.traceback = self.hang = self.duplicate_posts = 0
+        self.leaks = []
+
+    def add(self, result, secrets, false_off=False, hang=False, extra_texts=()):
+        self.runs += 1
+        self.false_off += bool(false_off)
+        self.traceback += crashed(result)
+        self.hang += bool(hang)
+        texts = [result.stdout, result.stderr, result.debug_text] + list(extra_texts)
+        self.leaks += ["%s in run %d" % ("header text" if found in HEADER_TEXTS else "secret",
+                                         self.runs)
+                       for found in leaked(texts, secrets)]
+
+    def record(self):
+        return {"fault": self.name, "runs": self.runs, "false_off": self.false_off,
+                "traceback": self.traceback, "hang": self.hang, "leaks": self.leaks,
+                "duplicate_posts": self.duplicate_posts}

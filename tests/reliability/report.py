@@ -24,7 +24,9 @@ class Collector(object):
         self.runs = []
 
     def pytest_runtest_logreport(self, report):
-        if report.when != "call":
+        # The teardown report carries every property the test and its
+        # fixtures recorded.
+        if report.when != "teardown":
             return
         for name, value in report.user_properties:
             if name == PROPERTY:
@@ -37,7 +39,8 @@ class Collector(object):
                        key=lambda cell: cell["order"])
         totals = totals_of(self.runs)
         known = totals_of([run for run in self.runs if run.get("known_bug")])
-        lines = matrix_lines(cells) + [""] + slowest_lines(cells) + [totals_line(totals)]
+        lines = matrix_lines(cells) + slowest_lines(cells) if cells else []
+        lines += other_run_lines(self.runs) + [totals_line(totals)]
         if known["runs"]:
             lines.append("of which in cells of known agent bugs (strict xfail): "
                          + totals_line(known))
@@ -86,13 +89,33 @@ def matrix_lines(cells):
         lines.append(row.ljust(width) + " | " + " ".join(marks))
     lines.append("%s pass, %s fail, %s known agent bug (strict xfail), %s not applicable"
                  % (PASS, FAIL, KNOWN_BUG, NOT_APPLICABLE))
+    bugs = []
     for cell in cells:
-        if cell["problems"]:
-            lines.append("%s %s / %s [%s]: %s%s" % (
-                verdict(cell), cell["fault"], cell["action"], cell["mode"],
-                "; ".join(cell["problems"]),
-                " (agent bug: %s)" % cell["known_bug"] if cell.get("known_bug") else ""))
-    return lines
+        if not cell["problems"]:
+            continue
+        note = ""
+        if cell.get("known_bug"):
+            if cell["known_bug"] not in bugs:
+                bugs.append(cell["known_bug"])
+            note = " (agent bug %d)" % (bugs.index(cell["known_bug"]) + 1)
+        lines.append("%s %s / %s [%s]: %s%s" % (verdict(cell), cell["fault"], cell["action"],
+                                               cell["mode"], "; ".join(cell["problems"]), note))
+    lines += ["agent bug %d: %s" % (number, bug) for number, bug in enumerate(bugs, 1)]
+    return lines + [""]
+
+
+def other_run_lines(runs):
+    """One line per test that is not a matrix cell (fuzz, concurrency, delay)."""
+    return ["%s: %d agent runs, %s" % (run["fault"], run.get("runs", 1),
+                                       "ok" if not problem_counts(run) else problem_counts(run))
+            for run in runs if run["kind"] != "cell"]
+
+
+def problem_counts(run):
+    counts = ["%s %d" % (key, int(run.get(key, 0))) for key in COUNTED[:-1] if run.get(key)]
+    if run.get("leaks"):
+        counts.append("leaks %d" % len(run["leaks"]))
+    return ", ".join(counts)
 
 
 def slowest_lines(cells):

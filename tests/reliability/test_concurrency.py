@@ -1,0 +1,119 @@
+"""32 agents at once sharing one token cache, as a cluster fencing many
+nodes (or probing one) does: all succeed, one login from a cold cache, the
+cache never torn, no power POST twice."""
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from agentrun import (AGENT, SENTINEL_PASSWORD, USERNAME, AgentResult, agent_env,
+                      stdin_params, stdin_text)
+from clcsim import generate_config
+
+from . import checks
+
+FLEET = 32
+# Generous: 32 processes share 2 cores with the rest of the test suite.
+TIMEOUTS = {"power_timeout": "40", "shell_timeout": "10", "login_timeout": "5"}
+
+
+def run_together(param_sets, workdir, timeout=120):
+    """Start every agent before waiting for any (the Pacemaker way: stdin,
+    here from files so that no agent waits for its input)."""
+    procs = []
+    started = time.monotonic()
+    for number, params in enumerate(param_sets):
+        stdin_file = os.path.join(workdir, "stdin-%d" % number)
+        with open(stdin_file, "w") as f:
+            f.write(stdin_text(params))
+        with open(stdin_file) as stdin:
+            procs.append(subprocess.Popen([AGENT], stdin=stdin, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, universal_newlines=True,
+                                          env=agent_env(pacemaker=True)))
+    results = []
+    for proc, params in zip(procs, param_sets):
+        stdout, stderr = proc.communicate(timeout=timeout)
+        results.append(AgentResult(proc.returncode, stdout, stderr, time.monotonic() - started,
+                                   checks.read_text(params["debug_file"])))
+    return results
+
+
+@pytest.fixture
+def fleet(sim_factory):
+    return sim_factory(config=generate_config(FLEET, username=USERNAME,
+                                              password=SENTINEL_PASSWORD))
+
+
+def fleet_params(sim, tmp_path, plugs, action, **extra):
+    token_dir = str(tmp_path / "tokens")
+    return [stdin_params(sim, token_dir, plug, action, verbose="1",
+                         debug_file=str(tmp_path / ("debug-%d.log" % number)),
+                         **dict(TIMEOUTS, **extra))
+            for number, plug in enumerate(plugs)]
+
+
+def server_ids(sim):
+    return ["UC1ACCTSRV%05d" % number for number in range(1, sim.server_count() + 1)]
+
+
+def logins(sim):
+    return [r for r in sim.requests() if r["path"].endswith("/authentication/login")]
+
+
+def assert_cache_whole(tmp_path, sim):
+    """One cache entry, whole JSON, 0600, holding a token the simulator issued."""
+    token_dir = str(tmp_path / "tokens")
+    caches = [name for name in os.listdir(token_dir) if name.endswith(".token")]
+    assert len(caches) == 1, os.listdir(token_dir)
+    path = os.path.join(token_dir, caches[0])
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    with open(path) as f:
+        assert json.load(f)["token"] in sim.issued_tokens()
+
+
+def tally_of(name, sim, tmp_path, results, false_off):
+    tally = checks.Tally(name)
+    problems, neighbours = checks.token_dir_problems(str(tmp_path / "tokens"))
+    secrets = [SENTINEL_PASSWORD] + sim.issued_tokens()
+    for result, lie in zip(results, false_off):
+        tally.add(result, secrets, false_off=lie, extra_texts=neighbours)
+    tally.leaks += problems
+    return tally
+
+
+def test_32_reboots_of_32_servers(fleet, tmp_path, record_run):
+    plugs = server_ids(fleet)
+    started_at = time.time()
+    results = run_together(fleet_params(fleet, tmp_path, plugs, "reboot"), str(tmp_path))
+    cycled = [checks.stopped_during(fleet.server(plug), started_at) for plug in plugs]
+    tally = tally_of("concurrency: %d reboots of %d servers, one cold token cache" % (FLEET, FLEET),
+                     fleet, tmp_path, results,
+                     [checks.claims_success(r) and not c for r, c in zip(results, cycled)])
+    posts = [(p["path"].rsplit("/", 1)[1], tuple(p["body"] or ()))
+             for p in checks.power_posts(fleet.requests())]
+    tally.duplicate_posts = len(posts) - len(set(posts))
+    record_run(tally.record(), kind="concurrency")
+    assert [r.rc for r in results] == [0] * FLEET, [r for r in results if r.rc]
+    assert all("Success: Rebooted" in r.stdout for r in results)
+    assert all(cycled)
+    assert sorted(posts) == sorted([("powerOff", (plug,)) for plug in plugs]
+                                   + [("powerOn", (plug,)) for plug in plugs])
+    assert len(logins(fleet)) == 1
+    assert_cache_whole(tmp_path, fleet)
+    assert not tally.traceback and not tally.leaks and not tally.false_off
+
+
+def test_32_status_of_one_server(fleet, tmp_path, record_run):
+    plug = server_ids(fleet)[0]
+    results = run_together(fleet_params(fleet, tmp_path, [plug] * FLEET, "status"), str(tmp_path))
+    tally = tally_of("concurrency: %d status of one server, one cold token cache" % FLEET,
+                     fleet, tmp_path, results, [r.rc == 2 for r in results])
+    record_run(tally.record(), kind="concurrency")
+    assert [(r.rc, r.stdout) for r in results] == [(0, "Status: ON\n")] * FLEET
+    assert len(logins(fleet)) == 1
+    assert not checks.power_posts(fleet.requests())
+    assert_cache_whole(tmp_path, fleet)
+    assert not tally.traceback and not tally.leaks
