@@ -1,10 +1,12 @@
 """The test every HA admin runs before trusting a fence device, automated:
 two Pacemaker/Corosync nodes fence each other's simulated CLC VM."""
 
+import time
+
 import pytest
 
 from stack import wait_until
-from twonode import vm_of
+from twonode import fencing_milestones, vm_of
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -23,3 +25,82 @@ def test_pcs_stonith_fence_reboots_the_peer_through_fence_clc(cluster):
     wait_until(lambda: cluster.where("dummy-node2") == ["node2"], 60, interval=0.5,
                what="node2 back with its resource")
     assert cluster.where("dummy-node1") == ["node1"]
+
+
+def split(cluster):
+    """Take node2's network away; fencing powers its VM off (and leaves it
+    off, so that one power operation is all a correct fencing needs)."""
+    cluster.pcs("node1", "property", "set", "stonith-action=off")
+    cluster.cloud.sim.admin("DELETE", "requests")
+    link_down = time.time()
+    cluster.nodes["node2"].ns.run("ip", "link", "set", "eth0", "down", check=True)
+    return link_down
+
+
+def fenced_off(cluster):
+    return "off of node2 successful" in cluster.nodes["node1"].history("node2")
+
+
+def test_split_node1_fences_node2_and_keeps_running(cluster):
+    sim = cluster.cloud.sim
+
+    link_down = split(cluster)
+    wait_until(lambda: fenced_off(cluster), 60, interval=0.2, what="node2 fenced")
+
+    assert sim.power_posts(vm_of("node2")) == ["powerOff"]
+    assert sim.power_posts(vm_of("node1")) == []
+    assert sim.server(vm_of("node2"))["powerState"] == "stopped"
+    assert "node2" not in cluster.nodes  # its daemons died with the VM
+    wait_until(lambda: cluster.where("dummy-node2") == ["node1"], 30, interval=0.3,
+               what="node1 taking over node2's resource")
+    assert cluster.where("dummy-node1") == ["node1"]
+    report_split_timing(cluster, link_down)
+
+
+def report_split_timing(cluster, link_down):
+    marks = fencing_milestones(cluster.nodes["node1"].log_text(), "node2", link_down)
+    assert set(marks) == {"lost", "requested", "fenced"}, marks
+    vm_off = next(t for t, node, state in cluster.power_log if (node, state) == ("node2", "stopped"))
+    print("\nlink down -> node2 fenced: %.2f s = Corosync token loss %.2f s"
+          " + Pacemaker decision %.2f s + fence_clc run %.2f s (VM off after %.2f s)"
+          % (marks["fenced"] - link_down, marks["lost"] - link_down,
+             marks["requested"] - marks["lost"], marks["fenced"] - marks["requested"],
+             vm_off - link_down))
+    assert link_down < marks["lost"] < marks["requested"] < marks["fenced"]
+
+
+def no_takeover_while(cluster, condition, timeout):
+    """Until `condition` holds, neither node may run the other's resource."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert "node1" not in cluster.where("dummy-node2", on="node1"), "split brain on node1"
+        assert "node2" not in cluster.where("dummy-node1", on="node2"), "split brain on node2"
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+
+
+def failed_fencing_attempts(cluster):
+    return cluster.nodes["node1"].history("node2").count("failed")
+
+
+@pytest.mark.parametrize("fault", [{"kind": "status", "status": 503}, {"kind": "hang"}],
+                         ids=["503", "hang"])
+def test_split_with_broken_api_fences_only_once_the_api_is_back(cluster, fault):
+    sim = cluster.cloud.sim
+    sim.add_fault(path="^/v2/", **fault)
+
+    split(cluster)
+    no_takeover_while(cluster, lambda: failed_fencing_attempts(cluster) >= 1, 90)
+
+    assert sim.power_posts(vm_of("node2")) == []
+    assert sim.server(vm_of("node2"))["powerState"] == "started"
+    assert "node2" in cluster.nodes  # alive, and still running its own resource
+    api_back = time.time()
+    sim.admin("DELETE", "faults")
+    no_takeover_while(cluster, lambda: fenced_off(cluster), 60)
+    print("\nAPI back -> node2 fenced: %.2f s" % (time.time() - api_back))
+
+    assert sim.power_posts(vm_of("node2")) == ["powerOff"]
+    assert sim.power_posts(vm_of("node1")) == []
+    wait_until(lambda: cluster.where("dummy-node2") == ["node1"], 30, interval=0.3,
+               what="node1 taking over node2's resource")

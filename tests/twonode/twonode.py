@@ -14,10 +14,12 @@ PID 1 (every daemon of the node dies with it, its network goes away) and
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
 import time
+from xml.etree import ElementTree
 
 from agentrun import SENTINEL_PASSWORD, USERNAME, fencing_world
 from stack import REPO, SYSTEM_PYTHON, Namespace, PacemakerNode, SimulatorProcess, wait_until
@@ -25,6 +27,7 @@ from stack import REPO, SYSTEM_PYTHON, Namespace, PacemakerNode, SimulatorProces
 SUBNET = "10.250.0.%d/24"
 CLOUD_HOST = 254
 SIM_PORT = 8480
+BRIDGE_MAC = "02:00:0a:fa:00:fe"
 # name -> (host number on the subnet, the CLC VM that runs the node)
 NODES = {"node1": (1, "UC1ACCTWEB01"), "node2": (2, "UC1ACCTWEB02")}
 MEMBERS = [(name, SUBNET.split("/")[0] % number) for name, (number, _vm) in sorted(NODES.items())]
@@ -84,7 +87,10 @@ class Cloud(object):
 
     def start(self):
         self.ns.start()
-        for argv in (("ip", "link", "add", "br0", "type", "bridge"),
+        # A fixed MAC: by default a bridge takes the lowest of its ports', so
+        # it would change whenever a node's port comes or goes, and the other
+        # node would keep sending to the old one until its ARP entry expires.
+        for argv in (("ip", "link", "add", "br0", "address", BRIDGE_MAC, "type", "bridge"),
                      ("ip", "addr", "add", SUBNET % CLOUD_HOST, "dev", "br0"),
                      ("ip", "link", "set", "br0", "up")):
             self.ns.run(*argv, check=True)
@@ -246,11 +252,14 @@ class TwoNodeCluster(object):
     # -- observation --------------------------------------------------------
 
     def crm_mon_xml(self, on):
-        import xml.etree.ElementTree as ET
-        result = self.nodes[on].ns.run("crm_mon", "--one-shot", "--output-as=xml", timeout=20)
+        """Node `on`'s view of the cluster; None when it is off or has none."""
+        node = self.nodes.get(on)
+        if node is None:
+            return None
+        result = node.ns.run("crm_mon", "--one-shot", "--output-as=xml", timeout=20)
         if result.returncode != 0:
             return None
-        return ET.fromstring(result.stdout)
+        return ElementTree.fromstring(result.stdout)
 
     def online_nodes(self, on):
         status = self.crm_mon_xml(on)
@@ -265,3 +274,38 @@ class TwoNodeCluster(object):
             return []
         return sorted(n.get("name") for r in status.iter("resource") if r.get("id") == resource
                       and r.get("active") == "true" for n in r.iter("node"))
+
+
+# -- what node1's Pacemaker log says about fencing a node -------------------
+
+LOG_STAMP = re.compile(r"^(\w{3} +\d+ \d\d:\d\d:\d\d\.\d{3}) ")
+MILESTONES = (
+    ("lost", r"pacemaker-controld.*Node {target} state is now lost"),
+    ("requested", r"pacemaker-controld.*Requesting fencing \(\w+\) of node {target}"),
+    ("fenced", r"pacemaker-fenced.*Operation '\w+' targeting {target} by \S+ for \S+: OK"),
+)
+
+
+def log_time(line, year):
+    """Wall-clock seconds of a Pacemaker log line (local time, no year)."""
+    stamp = LOG_STAMP.match(line).group(1)
+    whole, millis = stamp.rsplit(".", 1)
+    parsed = time.strptime("%d %s" % (year, whole), "%Y %b %d %H:%M:%S")
+    return time.mktime(parsed) + int(millis) / 1000.0
+
+
+def fencing_milestones(log_text, target, since):
+    """{milestone: wall time} of the first lines after `since` that show the
+    peer lost (Corosync's verdict), fencing requested (Pacemaker's decision)
+    and fencing done (the agent's success)."""
+    year = time.localtime(since).tm_year
+    found = {}
+    for line in log_text.splitlines():
+        if not LOG_STAMP.match(line):
+            continue
+        for name, pattern in MILESTONES:
+            if name not in found and re.search(pattern.format(target=target), line):
+                when = log_time(line, year)
+                if when >= since - 0.01:  # the log has millisecond resolution
+                    found[name] = when
+    return found
