@@ -121,6 +121,8 @@ CYCLE_BUG = ("reboot --method=cycle reports success without a confirmed reset wh
              "POST is not clearly queued: its target 'started' is already the server's state")
 RESENT_BUG = ("libcurl silently re-sends a power POST on a new connection when the reused "
               "keep-alive connection is reset before any answer (fresh connection needed)")
+NON_ASCII_BUG = ("a plug or account with non-ASCII letters ends in 'internal error: "
+                 "UnicodeEncodeError' (pycurl takes ASCII URLs): quote it, or refuse it clearly")
 ON_CYCLE = {"reboot-cycle": CYCLE_BUG}
 RESENT_ALL = {action: RESENT_BUG for action in POWER_ACTIONS}
 
@@ -149,6 +151,10 @@ FAULTS = [
     Fault("401 on every call", api("status", API_CALLS, status=401), fails="all"),
     Fault("unknown server (404)", option(port="UC1ACCTGONE01"), fails=ALL_BUT_LISTS),
     Fault("unknown account", option(account="NOPE"), fails="all"),
+    Fault("plug with non-ASCII letters", option(port="UC1ACCTWEB01ă"), fails=ALL_BUT_LISTS,
+          xfail={action: NON_ASCII_BUG for action in ALL_BUT_LISTS}),
+    Fault("account with non-ASCII letters", option(account="ACCTă"), fails="all",
+          xfail={action: NON_ASCII_BUG for action in ACTIONS}),
     Fault("500 once per run", api("status", READS, count=1, status=500)),
     Fault("500 on every call", api("status", API_CALLS, status=500), fails="all"),
     Fault("500 on the power POST", api("status", POWER_POST, "POST", status=500),

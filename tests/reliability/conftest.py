@@ -11,13 +11,9 @@ import pytest
 from . import report
 from .runner import closed_port_url
 
-PLUGIN_NAME = "reliability-report"
-
 
 def pytest_configure(config):
-    """Register the report once, whichever conftest got here first."""
-    if not config.pluginmanager.has_plugin(PLUGIN_NAME):
-        config.pluginmanager.register(report.Collector(), PLUGIN_NAME)
+    report.pytest_configure(config)
 
 
 @pytest.fixture

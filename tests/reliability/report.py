@@ -1,13 +1,19 @@
 """The reliability report: a pytest plugin that gathers what every agent run
 of the reliability tests recorded (on xdist workers too, through the test
 reports' user_properties) and prints the fault matrix with its totals at the
-end of the run; also written to build/reliability/matrix.json."""
+end of the run; also written to build/reliability/matrix.json.
+
+Registered by this package's conftest when the run starts at tests/reliability,
+and by `pytest_plugins = ["reliability.report"]` in tests/conftest.py for runs
+of the whole suite (under xdist only the controller prints, and it loads only
+the top-level conftest)."""
 
 import json
 import os
 
 from agentrun import REPO
 
+PLUGIN_NAME = "reliability-report"
 PROPERTY = "reliability_run"
 REPORT_FILE = os.path.join(REPO, "build", "reliability", "matrix.json")
 ACTION_COLUMNS = ("on", "off", "reboot-onoff", "reboot-cycle", "status", "list",
@@ -17,6 +23,11 @@ COUNTED = ("false_off", "traceback", "hang", "duplicate_posts", "resent_after_re
 TOTALS = (("cells", "cells"), ("false OFF", "false_off"), ("tracebacks", "traceback"),
           ("leaked secrets", "leaks"), ("hangs", "hang"), ("duplicate POSTs", "duplicate_posts"),
           ("re-sent after refusal", "resent_after_refusal"), ("agent runs", "runs"))
+
+
+def pytest_configure(config):
+    if not config.pluginmanager.has_plugin(PLUGIN_NAME):
+        config.pluginmanager.register(Collector(), PLUGIN_NAME)
 
 
 class Collector(object):
