@@ -6,7 +6,7 @@ import time
 import pytest
 
 from stack import wait_until
-from twonode import fencing_milestones, vm_of
+from twonode import fencing_milestones, power_operations, vm_of
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -16,8 +16,8 @@ def test_pcs_stonith_fence_reboots_the_peer_through_fence_clc(cluster):
 
     cluster.pcs("node1", "stonith", "fence", "node2")
 
-    assert sim.power_posts(vm_of("node2")) == ["powerOff", "powerOn"]
-    assert sim.power_posts(vm_of("node1")) == []
+    assert power_operations(sim, vm_of("node2")) == ["powerOff", "powerOn"]
+    assert power_operations(sim, vm_of("node1")) == []
     assert [(node, state) for _t, node, state in cluster.power_log] == \
         [("node2", "stopped"), ("node2", "started")]
     assert "reboot of node2 successful" in cluster.nodes["node1"].history("node2")
@@ -47,8 +47,8 @@ def test_split_node1_fences_node2_and_keeps_running(cluster):
     link_down = split(cluster)
     wait_until(lambda: fenced_off(cluster), 60, interval=0.2, what="node2 fenced")
 
-    assert sim.power_posts(vm_of("node2")) == ["powerOff"]
-    assert sim.power_posts(vm_of("node1")) == []
+    assert power_operations(sim, vm_of("node2")) == ["powerOff"]
+    assert power_operations(sim, vm_of("node1")) == []
     assert sim.server(vm_of("node2"))["powerState"] == "stopped"
     assert "node2" not in cluster.nodes  # its daemons died with the VM
     wait_until(lambda: cluster.where("dummy-node2") == ["node1"], 30, interval=0.3,
@@ -92,7 +92,7 @@ def test_split_with_broken_api_fences_only_once_the_api_is_back(cluster, fault):
     split(cluster)
     no_takeover_while(cluster, lambda: failed_fencing_attempts(cluster) >= 1, 90)
 
-    assert sim.power_posts(vm_of("node2")) == []
+    assert power_operations(sim, vm_of("node2")) == []
     assert sim.server(vm_of("node2"))["powerState"] == "started"
     assert "node2" in cluster.nodes  # alive, and still running its own resource
     api_back = time.time()
@@ -100,7 +100,7 @@ def test_split_with_broken_api_fences_only_once_the_api_is_back(cluster, fault):
     no_takeover_while(cluster, lambda: fenced_off(cluster), 60)
     print("\nAPI back -> node2 fenced: %.2f s" % (time.time() - api_back))
 
-    assert sim.power_posts(vm_of("node2")) == ["powerOff"]
-    assert sim.power_posts(vm_of("node1")) == []
+    assert power_operations(sim, vm_of("node2")) == ["powerOff"]
+    assert power_operations(sim, vm_of("node1")) == []
     wait_until(lambda: cluster.where("dummy-node2") == ["node1"], 30, interval=0.3,
                what="node1 taking over node2's resource")

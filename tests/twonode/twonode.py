@@ -12,7 +12,6 @@ PID 1 (every daemon of the node dies with it, its network goes away) and
 "started" into a fresh node that joins the cluster again.
 """
 
-import json
 import os
 import re
 import signal
@@ -22,7 +21,7 @@ import time
 from xml.etree import ElementTree
 
 from agentrun import SENTINEL_PASSWORD, USERNAME, fencing_world
-from stack import REPO, SYSTEM_PYTHON, Namespace, PacemakerNode, SimulatorProcess, wait_until
+from stack import Namespace, PacemakerNode, SimulatorProcess, wait_until
 
 SUBNET = "10.250.0.%d/24"
 CLOUD_HOST = 254
@@ -30,13 +29,15 @@ SIM_PORT = 8480
 BRIDGE_MAC = "02:00:0a:fa:00:fe"
 # name -> (host number on the subnet, the CLC VM that runs the node)
 NODES = {"node1": (1, "UC1ACCTWEB01"), "node2": (2, "UC1ACCTWEB02")}
-MEMBERS = [(name, SUBNET.split("/")[0] % number) for name, (number, _vm) in sorted(NODES.items())]
 # The agent's own deadlines: Pacemaker zeroes the library's.
 AGENT_TIMEOUTS = {"power_timeout": "10", "shell_timeout": "3", "login_timeout": "2"}
 
 
 def address(number):
     return SUBNET.split("/")[0] % number
+
+
+MEMBERS = [(name, address(number)) for name, (number, _vm) in sorted(NODES.items())]
 
 
 def vm_of(node):
@@ -47,35 +48,10 @@ def node_of(vm):
     return next(name for name, (_number, server) in NODES.items() if server == vm.upper())
 
 
-class CloudSimulator(SimulatorProcess):
-    """The simulator listening on the cloud's bridge address, with a
-    power-change hook that records every change in `events_file`."""
-
-    def __init__(self, ns, world, events_file):
-        SimulatorProcess.__init__(self, ns, world, port=SIM_PORT)
-        self.url = "http://%s:%d" % (address(CLOUD_HOST), SIM_PORT)
-        self.events_file = events_file
-
-    def start(self):
-        config = os.path.join(self.ns.workdir, "world.json")
-        ready = os.path.join(self.ns.workdir, "clcsim-ready")
-        with open(config, "w") as f:
-            json.dump(self.world, f)
-        hook = 'echo "$CLCSIM_SERVER_ID $CLCSIM_POWER_STATE" >> %s' % self.events_file
-        self.ns.spawn("clcsim", "env", "PYTHONPATH=" + REPO, SYSTEM_PYTHON, "-m", "clcsim",
-            "--host", address(CLOUD_HOST), "--port", str(self.port), "--config", config,
-            "--ready-file", ready, "--op-duration", str(self.op_duration),
-            "--op-start-delay", "0.05", "--on-power-change", hook)
-        wait_until(lambda: os.path.exists(ready), 15, what="the simulator")
-        return self
-
-    def power_posts(self, vm):
-        """The power operations (powerOff, powerOn, reset, ...) asked for `vm`."""
-        return [operation for operation, servers in self.power_posts_all()
-                if vm.upper() in [s.upper() for s in servers or []]]
-
-    def power_posts_all(self):
-        return SimulatorProcess.power_posts(self)
+def power_operations(sim, vm):
+    """The power operations (powerOff, powerOn, reset, ...) asked of `vm`."""
+    return [operation for operation, servers in sim.power_posts()
+            if vm.upper() in [server.upper() for server in servers or []]]
 
 
 class Cloud(object):
@@ -94,7 +70,9 @@ class Cloud(object):
                      ("ip", "addr", "add", SUBNET % CLOUD_HOST, "dev", "br0"),
                      ("ip", "link", "set", "br0", "up")):
             self.ns.run(*argv, check=True)
-        self.sim = CloudSimulator(self.ns, fencing_world(), self.events_file()).start()
+        hook = 'echo "$CLCSIM_SERVER_ID $CLCSIM_POWER_STATE" >> %s' % self.events_file()
+        self.sim = SimulatorProcess(self.ns, fencing_world(), port=SIM_PORT, host=address(CLOUD_HOST),
+                                    extra_args=["--on-power-change", hook]).start()
         return self
 
     def events_file(self):
@@ -225,14 +203,14 @@ class TwoNodeCluster(object):
     # -- configuration ------------------------------------------------------
 
     def configure(self):
-        """The seed's pcs commands, on node1: one fence device per node's VM,
-        one Dummy resource that prefers each node."""
-        node = self.nodes["node1"]
+        """On node1: the seed article's `pcs stonith create` for each node's
+        VM (plus api_url and short agent deadlines), kept off the node it
+        fences, and a Dummy resource that prefers each node."""
         for name in NODES:
             self.pcs("node1", "stonith", "create", "fence-" + name, "fence_clc",
-                     "username=" + USERNAME, "password=" + SENTINEL_PASSWORD,
-                     "switch=" + vm_of(name), "api_url=" + self.cloud.sim.url,
-                     "pcmk_host_list=" + name,
+                     "pcmk_host_check=static-list", "pcmk_host_list=" + name, "account=ACCT",
+                     "login=" + USERNAME, "passwd=" + SENTINEL_PASSWORD, "switch=" + vm_of(name),
+                     "api_url=" + self.cloud.sim.url,
                      *["%s=%s" % item for item in sorted(AGENT_TIMEOUTS.items())])
             self.pcs("node1", "constraint", "location", "fence-" + name, "avoids", name)
             self.pcs("node1", "resource", "create", "dummy-" + name, "ocf:pacemaker:Dummy",
@@ -240,7 +218,6 @@ class TwoNodeCluster(object):
             self.pcs("node1", "constraint", "location", "dummy-" + name, "prefers", name + "=100")
         wait_until(lambda: all(self.where("dummy-" + name) == [name] for name in NODES), 60,
                    interval=0.3, what="each Dummy resource running on its node")
-        return node
 
     def pcs(self, on, *args):
         result = self.nodes[on].pcs(*args)
