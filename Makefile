@@ -16,7 +16,7 @@ DEB_DEPS := fence-agents python3-pycurl python3-pytest python3-pytest-xdist \
 	openssl curl pacemaker corosync pcs tinyproxy iproute2 util-linux procps \
 	dpkg-dev fakeroot rpm
 
-.PHONY: all deps demo test test-fast test-cluster reliability bench check \
+.PHONY: all deps demo test test-fast test-cluster test-twonode reliability bench check \
 	metadata man install uninstall deb rpm clean
 
 all: check
@@ -45,6 +45,10 @@ test-fast:
 
 test-cluster:
 	$(PYTEST) -m cluster tests
+
+## test-twonode: two nodes fence each other's VM (split brain); prints the timings
+test-twonode:
+	$(PYTEST) -rP tests/twonode
 
 ## reliability: the fault matrix, bad input, secrets, concurrency; prints the
 ## matrix and its totals (also in build/reliability/matrix.json)
