@@ -1,6 +1,7 @@
 """What every benchmark section shares: the settings, a simulator with the
 injected latency, and the agent run as a real process (as the tests do)."""
 
+import dataclasses
 import os
 import statistics
 import sys
@@ -24,23 +25,20 @@ class BenchError(Exception):
     """The benchmark could not measure (an agent run failed)."""
 
 
-class Settings(object):
+@dataclasses.dataclass
+class Settings:
     """Sizes and timing of one benchmark run (--smoke shrinks them)."""
-
-    def __init__(self, latency=0.05, op_duration=0.5, op_start_delay=0.05, long_ops=(10.0, 20.0),
-                 repeats=3, startup_runs=20, servers=5000, datacenters=3, groups=200,
-                 concurrent=32, agent=AGENT):
-        self.latency = latency
-        self.op_duration = op_duration
-        self.op_start_delay = op_start_delay
-        self.long_ops = long_ops        # durations of extra 'off' runs, seconds
-        self.repeats = repeats
-        self.startup_runs = startup_runs
-        self.servers = servers
-        self.datacenters = datacenters
-        self.groups = groups
-        self.concurrent = concurrent
-        self.agent = agent
+    latency: float = 0.05           # injected round trip per request, s
+    op_duration: float = 0.5
+    op_start_delay: float = 0.05
+    long_ops: tuple = (10.0, 20.0)  # durations of extra 'off' runs, s
+    repeats: int = 3
+    startup_runs: int = 20
+    servers: int = 5000
+    datacenters: int = 3
+    groups: int = 200
+    concurrent: int = 32
+    agent: str = AGENT
 
     @classmethod
     def smoke(cls, agent=AGENT):
@@ -48,7 +46,7 @@ class Settings(object):
                    startup_runs=3, servers=50, datacenters=3, groups=6, concurrent=4, agent=agent)
 
     def as_dict(self):
-        return dict(vars(self))
+        return dataclasses.asdict(self)
 
     def describe(self):
         return ("RTT %.0f ms, operation %.2f s (+%.2f s start), %d servers/%d DCs/%d groups, "

@@ -1,38 +1,37 @@
 """Results of the benchmark: rows of (goal, measured, ratio, pass/fail),
 printed as a table and saved as JSON for tracking."""
 
+import dataclasses
 import json
 import platform
 import time
+import typing
 
 
-class Row(object):
+@dataclasses.dataclass
+class Row:
     """One measured figure. passed is None for figures without a goal."""
-
-    def __init__(self, measure, goal, measured, ratio=None, passed=None, detail="", values=None):
-        self.measure = measure
-        self.goal = goal
-        self.measured = measured
-        self.ratio = ratio
-        self.passed = passed
-        self.detail = detail
-        self.values = values or {}
+    measure: str
+    goal: str
+    measured: str
+    ratio: typing.Optional[float] = None
+    passed: typing.Optional[bool] = None
+    detail: str = ""
+    values: dict = dataclasses.field(default_factory=dict)
 
     def verdict(self):
         return {True: "pass", False: "FAIL", None: "info"}[self.passed]
 
     def as_dict(self):
-        return {"measure": self.measure, "goal": self.goal, "measured": self.measured,
-                "ratio": self.ratio, "result": self.verdict(), "detail": self.detail,
-                "values": self.values}
+        return dict(dataclasses.asdict(self), result=self.verdict())
 
 
-class Section(object):
-    def __init__(self, key, title, rows, notes=()):
-        self.key = key
-        self.title = title
-        self.rows = rows
-        self.notes = list(notes)
+@dataclasses.dataclass
+class Section:
+    key: str
+    title: str
+    rows: list
+    notes: list = dataclasses.field(default_factory=list)
 
     def as_dict(self):
         return {"title": self.title, "rows": [row.as_dict() for row in self.rows],

@@ -58,8 +58,8 @@ def main(argv=None):
     except common.BenchError as ex:
         print("bench: cannot measure: %s" % ex, file=sys.stderr)
         return 1
-    print_report(sections, settings)
     write_json(args.output, sections, settings, time.monotonic() - started)
+    print_report(sections, settings)
     print("results in %s (%.0f s)" % (args.output, time.monotonic() - started))
     return 0
 
