@@ -84,17 +84,21 @@ def test_host_map_reboot_then_off_touch_only_the_mapped_server(cluster):
 
 
 def test_fencer_passes_node_action_and_mapped_port_on_stdin(cluster):
+    """What pacemaker-fenced gives the agent: the device's parameters, plus
+    nodename and the mapped port for a fence, but no port for monitor."""
     vm = "UC1ACCTSRV00007"
     with agent_stdin_captured(cluster.ns) as calls:
         cluster.node.create_device("captured", "fence_clc", "pcmk_host_map=node2:%s" % vm,
                                    *cluster.device_params())
         assert_fenced(cluster.node.fence("reboot", "node2"))
-        reboot = [call for call in calls() if call.get("action") == "reboot"]
-    assert len(reboot) == 1, calls()
-    assert reboot[0]["nodename"] == "node2"
-    assert reboot[0]["port"] == vm
-    assert reboot[0]["login"] == USERNAME
-    assert reboot[0]["api_url"] == cluster.sim.url
+        wait_until(lambda: any(call.get("action") == "monitor" for call in calls()), 15,
+                   what="the device's start (a monitor run)")
+        runs = calls()
+    device = dict(param.split("=", 1) for param in cluster.device_params())
+    reboot = [call for call in runs if call.get("action") == "reboot"]
+    assert reboot == [dict(device, action="reboot", nodename="node2", port=vm)]
+    monitor = [call for call in runs if call.get("action") == "monitor"]
+    assert monitor and all(call == dict(device, action="monitor") for call in monitor)
 
 
 def test_dynamic_host_list_finds_the_target_among_many_servers(cluster):
