@@ -41,7 +41,7 @@ def status_row(big, small, settings):
         small_runs.append(status_seconds(small, settings, small_dir, TARGET))
     big_time, small_time = median([r[0] for r in big_runs]), median([r[0] for r in small_runs])
     requests = max(r[1] for r in big_runs + small_runs)
-    return Row("-o status, %d vs 7 servers" % settings.servers,
+    return Row("-o status, %d vs %d servers" % (big.server_count(), small.server_count()),
                "<= %.1fx, 1 req" % STATUS_GROWTH,
                "%.0f ms vs %.0f ms, %d req" % (big_time * 1000, small_time * 1000, requests),
                ratio=big_time / small_time,
