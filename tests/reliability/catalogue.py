@@ -7,7 +7,7 @@ import os
 
 from agentrun import SENTINEL_PASSWORD
 
-from .runner import ACTIONS, EITHER, FAIL, OK, PLUG, POWER_ACTIONS, closed_port_url
+from .runner import ACTIONS, FAIL, OK, PLUG, POWER_ACTIONS, closed_port_url
 
 API_CALLS = r"^/v2/(servers|datacenters|groups|operations)/"
 READS = r"^/v2/(servers|datacenters|groups)/"
@@ -21,12 +21,11 @@ NEEDS_POWER_STATE = POWER_ACTIONS + ("status",)
 
 
 class Fault(object):
-    def __init__(self, name, *setup, fails=(), either=(), only=ACTIONS, sim=None,
-                 modes=("stdin",), settle=0.0, xfail=None):
+    def __init__(self, name, *setup, fails=(), only=ACTIONS, sim=None, modes=("stdin",),
+                 settle=0.0, xfail=None):
         self.name = name
         self.steps = setup
         self.fails = ACTIONS if fails == "all" else fails
-        self.either = either  # actions that may fail or succeed, as long as they tell the truth
         self.settle = settle  # seconds before judging: a lagging record catches up
         self.only = only
         self.sim_options = sim or {}
@@ -37,8 +36,6 @@ class Fault(object):
         return action in self.only
 
     def expected(self, action):
-        if action in self.either:
-            return EITHER
         return FAIL if action in self.fails else OK
 
     def setup(self, cell):
@@ -117,13 +114,10 @@ def already_in_target_state(cell):
 
 
 # Known agent bugs, shown by strict xfail cells until they are fixed.
-CYCLE_BUG = ("reboot --method=cycle reports success without a confirmed reset when the reset "
-             "POST is not clearly queued: its target 'started' is already the server's state")
 RESENT_BUG = ("libcurl silently re-sends a power POST on a new connection when the reused "
               "keep-alive connection is reset before any answer (fresh connection needed)")
 NON_ASCII_BUG = ("a plug or account with non-ASCII letters ends in 'internal error: "
                  "UnicodeEncodeError' (pycurl takes ASCII URLs): quote it, or refuse it clearly")
-ON_CYCLE = {"reboot-cycle": CYCLE_BUG}
 RESENT_ALL = {action: RESENT_BUG for action in POWER_ACTIONS}
 
 
@@ -158,27 +152,27 @@ FAULTS = [
     Fault("500 once per run", api("status", READS, count=1, status=500)),
     Fault("500 on every call", api("status", API_CALLS, status=500), fails="all"),
     Fault("500 on the power POST", api("status", POWER_POST, "POST", status=500),
-          fails=POWER_ACTIONS, only=POWER_ACTIONS, xfail=ON_CYCLE),
+          fails=POWER_ACTIONS, only=POWER_ACTIONS),
     Fault("503 on everything", api("status", status=503), fails="all"),
     Fault("503 on the power POST once", api("status", POWER_POST, "POST", count=1, status=503),
-          only=POWER_ACTIONS, xfail=ON_CYCLE),
+          only=POWER_ACTIONS),
     Fault("429 + Retry-After twice", api("status", count=2, status=429, retry_after=1)),
     Fault("429 + Retry-After on the power POST", api("status", POWER_POST, "POST", count=1,
                                                       status=429, retry_after=1),
-          only=POWER_ACTIONS, xfail=ON_CYCLE),
+          only=POWER_ACTIONS),
     Fault("hang (accepted, no answer)", api("hang", API_CALLS), fails="all"),
     Fault("hang on the power POST", api("hang", POWER_POST, "POST"),
-          fails=POWER_ACTIONS, only=POWER_ACTIONS, xfail=ON_CYCLE),
+          fails=POWER_ACTIONS, only=POWER_ACTIONS),
     Fault("connection refused", option(api_url=lambda cell: closed_port_url()), fails="all"),
     Fault("reset mid-body on a read", api("reset", READS, "GET", count=1, after_headers=True)),
     Fault("reset mid-body on the power POST", api("reset", POWER_POST, "POST", count=1,
                                                   after_headers=True),
-          only=POWER_ACTIONS, either=("reboot-cycle",), xfail=ON_CYCLE),
+          fails=("reboot-cycle",), only=POWER_ACTIONS),
     Fault("reset before the POST's answer", api("reset", POWER_POST, "POST", count=1),
           fails=POWER_ACTIONS, only=POWER_ACTIONS, xfail=RESENT_ALL),
     Fault("truncated JSON on every read", api("truncated", READS), fails="all"),
     Fault("truncated answer to the power POST", api("truncated", POWER_POST, "POST", count=1),
-          only=POWER_ACTIONS, either=("reboot-cycle",), xfail=ON_CYCLE),
+          fails=("reboot-cycle",), only=POWER_ACTIONS),
     Fault("malformed JSON on every read", api("malformed", READS), fails="all"),
     Fault("login answer without a token", api("body", LOGIN, body=body({"userName": "x"})),
           fails="all"),
@@ -196,8 +190,7 @@ FAULTS = [
     Fault("server record lags the operation", timing(record_lag=1.5), only=POWER_ACTIONS,
           settle=2.0),
     Fault("slow API (0.3 s a request)", timing(latency=0.3)),
-    Fault("maintenance mode", server(inMaintenanceMode=True), fails=POWER_ACTIONS,
-          xfail=ON_CYCLE),
+    Fault("maintenance mode", server(inMaintenanceMode=True), fails=POWER_ACTIONS),
     Fault("paused", server(powerState="paused")),
     Fault("under construction", server(status="underConstruction"), fails=NEEDS_POWER_STATE),
     Fault("archived (stopped)", server(status="archived", powerState="stopped"),

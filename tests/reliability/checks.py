@@ -9,6 +9,7 @@ from agentrun import TRACEBACK, secrets_found
 POWER_POST = re.compile(r"^/v2/operations/[^/]+/servers/(?P<op>[^/]+)/?$", re.IGNORECASE)
 SERVER_GET = re.compile(r"^/v2/servers/[^/]+/[^/]+/?$", re.IGNORECASE)
 REFUSALS = (429, 503)  # answers after which CLC certainly did not queue the POST
+STATE_SHOWS_EFFECT = ("poweron", "poweroff")  # a reset leaves a running server running
 HEADER_TEXTS = ("Authorization:", "Bearer ")
 
 
@@ -72,8 +73,9 @@ def false_on(action, result, plug, after):
 def audit_posts(requests):
     """(duplicates, re-sent after refusal) among the power POSTs of one run.
     A run fences one server, so POSTs are told apart by operation. A repeat
-    is legitimate only when the previous one was refused (429/503) and the
-    server was read again in between; anything else is a duplicate."""
+    is legitimate only when the previous one was refused (429/503: certainly
+    not queued) and, for operations whose effect the server's state shows,
+    the server was read again in between; anything else is a duplicate."""
     duplicates = resent = 0
     previous = {}  # op -> [status of the last POST, server read since]
     for entry in requests:
@@ -86,7 +88,7 @@ def audit_posts(requests):
         op = match.group("op").lower()
         if op in previous:
             status, reread = previous[op]
-            if status in REFUSALS and reread:
+            if status in REFUSALS and (reread or op not in STATE_SHOWS_EFFECT):
                 resent += 1
             else:
                 duplicates += 1
