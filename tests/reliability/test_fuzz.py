@@ -104,7 +104,8 @@ def one_answer_fault(sim, path, method, status, body):
     sim.add_fault("body", path=path, method=method, count=1, status=status, body=body)
 
 
-def assert_sane(result, tally, secrets, false_off=False):
+def assert_sane(result, tally, sim, false_off=False):
+    secrets = [SENTINEL_PASSWORD] + sim.issued_tokens()
     tally.add(result, secrets, false_off=false_off, hang=result.seconds > HANG_AFTER)
     assert result.rc in EXIT_CODES, result
     assert not checks.crashed(result), result
@@ -113,31 +114,28 @@ def assert_sane(result, tally, secrets, false_off=False):
     assert not tally.leaks, tally.leaks
 
 
-def test_any_server_answer(fuzz_sim, tmp_path, tally):
-    token_dir = str(tmp_path / "tokens")
-    params = stdin_params(fuzz_sim, token_dir, PLUG, "status", **FAST)
-
+def fuzz_answers(sim, tmp_path, tally, params, path, method, objects, lie):
+    """Odd answers to one kind of request; lie(result, status, body) tells
+    whether the agent's output was a false OFF given what it was told."""
     @FUZZ
-    @given(status=http_statuses, body=bodies(server_objects))
+    @given(status=http_statuses, body=bodies(objects))
     def check(status, body):
-        one_answer_fault(fuzz_sim, SERVER, "GET", status, body)
-        result = fuzz_run(fuzz_sim, tmp_path, params)
-        secrets = [SENTINEL_PASSWORD] + fuzz_sim.issued_tokens()
-        assert_sane(result, tally, secrets, says_off(result) and not said_stopped(status, body))
+        one_answer_fault(sim, path, method, status, body)
+        result = fuzz_run(sim, tmp_path, params)
+        assert_sane(result, tally, sim, lie(result, status, body))
     check()
+
+
+def test_any_server_answer(fuzz_sim, tmp_path, tally):
+    params = stdin_params(fuzz_sim, str(tmp_path / "tokens"), PLUG, "status", **FAST)
+    fuzz_answers(fuzz_sim, tmp_path, tally, params, SERVER, "GET", server_objects,
+                 lambda result, status, body: says_off(result) and not said_stopped(status, body))
 
 
 def test_any_login_answer(fuzz_sim, tmp_path, tally):
     params = stdin_params(fuzz_sim, str(tmp_path), PLUG, "status", token_file="none", **FAST)
-
-    @FUZZ
-    @given(status=http_statuses, body=bodies(login_objects))
-    def check(status, body):
-        one_answer_fault(fuzz_sim, LOGIN, "POST", status, body)
-        result = fuzz_run(fuzz_sim, tmp_path, params)
-        secrets = [SENTINEL_PASSWORD] + fuzz_sim.issued_tokens()
-        assert_sane(result, tally, secrets, says_off(result))
-    check()
+    fuzz_answers(fuzz_sim, tmp_path, tally, params, LOGIN, "POST", login_objects,
+                 lambda result, status, body: says_off(result))
 
 
 def test_any_operation_status(fuzz_sim, tmp_path, tally):
@@ -154,8 +152,7 @@ def test_any_operation_status(fuzz_sim, tmp_path, tally):
         one_answer_fault(fuzz_sim, OP_STATUS, "GET", status, body)
         result = fuzz_run(fuzz_sim, tmp_path, params)
         stopped = fuzz_sim.server(PLUG)["powerState"] == "stopped"
-        secrets = [SENTINEL_PASSWORD] + fuzz_sim.issued_tokens()
-        assert_sane(result, tally, secrets, checks.claims_success(result) and not stopped)
+        assert_sane(result, tally, fuzz_sim, checks.claims_success(result) and not stopped)
     check()
 
 
@@ -196,8 +193,7 @@ def test_any_option_values(fuzz_sim, tmp_path, tally):
         if "token_file" in options:  # only ever under the test's own directory
             params["token_file"] = os.path.join(str(tmp_path), "t", options["token_file"])
         result = fuzz_run(fuzz_sim, tmp_path, params, mode)
-        secrets = [SENTINEL_PASSWORD] + fuzz_sim.issued_tokens()
         false_off = says_off(result) or any(
             line.lower().endswith(",off") for line in result.stdout.splitlines())
-        assert_sane(result, tally, secrets, false_off)
+        assert_sane(result, tally, fuzz_sim, false_off)
     check()
