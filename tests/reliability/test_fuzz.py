@@ -10,13 +10,16 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
-from agentrun import SENTINEL_PASSWORD, fencing_world, run_agent, stdin_params
+from agentrun import REPO, SENTINEL_PASSWORD, fencing_world, run_agent, stdin_params
 
 from . import checks
 from .catalogue import LOGIN, OP_STATUS, SERVER
 from .runner import PLUG, argv_of
 
+# Hypothesis caches Unicode tables on disk: keep them out of the source tree.
+set_hypothesis_home_dir(os.path.join(REPO, "build", "hypothesis"))
 # FUZZ_EXAMPLES=500 make reliability digs deeper than the CI default.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
