@@ -519,3 +519,21 @@ def test_reset_of_unknown_fate_is_an_error_not_a_reboot(clc, token_dir, fault):
 def test_reset_not_queued_is_an_error_even_though_the_server_runs(clc, token_dir):
     clc.set_server(WEB, inMaintenanceMode=True)
     assert_one_clear_error(agent(clc, token_dir, "reboot", extra=["-m", "cycle"]), "maintenance")
+
+
+def test_power_request_cut_before_any_answer_is_sent_once(clc, token_dir):
+    """libcurl re-sends a request by itself when a reused keep-alive
+    connection dies before answering; a power POST must not ride on one."""
+    clc.add_fault("reset", path="/servers/powerOff", count=1)
+    result = agent(clc, token_dir, "off", extra=["--power-timeout", "2"])
+    assert_one_clear_error(result, "timed out")
+    assert len(power_posts(clc)) == 1
+    assert clc.server(WEB)["powerState"] == "started"
+
+
+@pytest.mark.parametrize("option", [["-n", "sérvér"], ["-n", "UC1/../x"], ["-y", "AC CT"],
+                                    ["-s", "a?b"], ["--api-url", "http://clc-äpi"]])
+def test_names_that_would_change_the_url_are_refused_clearly(clc, token_dir, option):
+    result = run_agent(cli_args(clc, token_dir, WEB, "status", option))
+    assert_one_clear_error(result, "not a")
+    assert clc.requests() == []
