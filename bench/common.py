@@ -57,10 +57,6 @@ class Settings:
 
 def start_sim(settings, world=None, **timing):
     """A simulator of `world` (default: the tests' world) with the bench's timing."""
-    # The simulator writes headers and body separately; without TCP_NODELAY a
-    # reused connection stalls ~40 ms on delayed ACKs: a test-server artefact,
-    # not agent time. (No-op once the simulator sets it itself.)
-    SimRequestHandler.disable_nagle_algorithm = True
     options = dict(latency=settings.latency, op_duration=settings.op_duration,
                    op_start_delay=settings.op_start_delay)
     options.update(timing)
