@@ -94,7 +94,8 @@ def test_split_with_broken_api_fences_only_once_the_api_is_back(cluster, fault):
 
     assert power_operations(sim, vm_of("node2")) == []
     assert sim.server(vm_of("node2"))["powerState"] == "started"
-    assert "node2" in cluster.nodes  # alive, and still running its own resource
+    assert "node2" in cluster.nodes  # alive, and running its own resource: a
+    assert cluster.where("dummy-node2", on="node2") == ["node2"]  # takeover would be split brain
     api_back = time.time()
     sim.admin("DELETE", "faults")
     no_takeover_while(cluster, lambda: fenced_off(cluster), 60)
