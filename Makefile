@@ -38,7 +38,7 @@ demo: deps
 
 ## test: every test (unit, agent, simulator, reliability, Pacemaker, packaging)
 test:
-	$(PYTEST) -n 4 tests
+	$(PYTEST) -n 4 --dist loadgroup tests
 
 test-fast:
 	$(PYTEST) -n 4 -m "not cluster" tests

@@ -15,6 +15,8 @@ from .stack import agent_stdin_captured, missing_requirements, wait_until
 
 pytestmark = [
     pytest.mark.cluster,
+    # One worker runs the whole module: its Pacemaker stack starts once.
+    pytest.mark.xdist_group("pacemaker-stack"),
     pytest.mark.skipif(missing_requirements() is not None,
                        reason=missing_requirements() or "runs"),
 ]
