@@ -11,12 +11,15 @@ SERVER_GET = re.compile(r"^/v2/servers/[^/]+/[^/]+/?$", re.IGNORECASE)
 REFUSALS = (429, 503)  # answers after which CLC certainly did not queue the POST
 STATE_SHOWS_EFFECT = ("poweron", "poweroff")  # a reset leaves a running server running
 HEADER_TEXTS = ("Authorization:", "Bearer ")
+# A stack frame line: also printed, without "Traceback", for a SyntaxError.
+STACK_FRAME = re.compile(r'^  File "[^"]+", line \d+', re.MULTILINE)
 
 
 def crashed(result):
     """A traceback anywhere, or the agent's own one-line report of a bug."""
     texts = (result.stdout, result.stderr, result.debug_text)
-    return any(TRACEBACK.search(text) for text in texts) or "internal error" in result.stderr
+    return any(TRACEBACK.search(text) or STACK_FRAME.search(text) for text in texts) \
+        or "internal error" in result.stderr
 
 
 def failure_lines(result):

@@ -79,4 +79,5 @@ def test_a_token_is_found_by_its_signature_and_headers_by_their_name():
 def test_a_traceback_or_an_internal_error_is_a_crash():
     assert checks.crashed(result(1, debug="Traceback (most recent call last):\n"))
     assert checks.crashed(result(1, stderr="ERROR: Failed: internal error in fence_clc: X"))
+    assert checks.crashed(result(1, stderr='  File "fence_clc", line 9\n    )\nSyntaxError: x'))
     assert not checks.crashed(result(1, stderr="ERROR: Failed: no answer"))

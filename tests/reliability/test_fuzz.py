@@ -163,16 +163,12 @@ def test_any_operation_status(fuzz_sim, tmp_path, tally):
 # in one stdin line.
 option_text = st.text(st.characters(blacklist_categories=("Cs",),
                                     blacklist_characters="\x00\n\r"), max_size=24)
-# Plug and account go into URL paths. Non-ASCII ones are a known agent bug
-# (see the matrix rows "... with non-ASCII letters"); widen these to
-# option_text once it is fixed.
-url_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=24)
 # Network options stay on loopback: never a random address.
 SAFE_PROXIES = ("none", "off", "", "http://127.0.0.1:1", "socks5://127.0.0.1:1", "ftp://127.0.0.1:1",
                 "http://user:pw@127.0.0.1:1", "127.0.0.1:1")
 odd_options = st.fixed_dictionaries({}, optional={
-    "port": url_text | st.sampled_from([PLUG, PLUG.lower(), "UC1ACCTGONE01"]),
-    "account": url_text | st.sampled_from(["ACCT", "SUBA", "suba"]),
+    "port": option_text | st.sampled_from([PLUG, PLUG.lower(), "UC1ACCTGONE01"]),
+    "account": option_text | st.sampled_from(["ACCT", "SUBA", "suba"]),
     "method": option_text | st.sampled_from(["onoff", "cycle"]),
     "power_timeout": option_text | st.integers(-5, 10 ** 12).map(str),
     "shell_timeout": option_text | st.integers(-5, 10 ** 12).map(str),
