@@ -11,6 +11,10 @@ if REPO not in sys.path:
 
 from clcsim import Simulator  # noqa: E402  (needs the repo root on sys.path)
 
+# The reliability matrix's report: loaded here so that the controller process
+# of a parallel run (which reads only this conftest) prints it.
+pytest_plugins = ["reliability.report"]
+
 FAST_TIMING = {"op_duration": 0.3, "op_start_delay": 0.05}
 
 
