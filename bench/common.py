@@ -13,7 +13,6 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from clcsim import Simulator, generate_config  # noqa: E402
-from clcsim.httpd import SimRequestHandler  # noqa: E402
 from tests.agentrun import (AGENT, SENTINEL_PASSWORD, USERNAME, cli_args,  # noqa: E402
                             fencing_world, run_agent)
 

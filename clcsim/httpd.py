@@ -2,7 +2,6 @@
 transport fault misbehaves on the wire."""
 
 import socket
-import ssl
 import struct
 import sys
 import threading

@@ -1,7 +1,6 @@
 """Every fault kind of the simulator, its limits, and the /_sim/ control endpoints."""
 
 import http.client
-import json
 import socket
 import threading
 import time
