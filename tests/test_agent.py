@@ -537,3 +537,14 @@ def test_names_that_would_change_the_url_are_refused_clearly(clc, token_dir, opt
     result = run_agent(cli_args(clc, token_dir, WEB, "status", option))
     assert_one_clear_error(result, "not a")
     assert clc.requests() == []
+
+
+def test_status_link_to_another_host_is_followed_on_the_configured_api(clc, token_dir):
+    """CLC's links are followed by their path: the token never leaves api_url's host."""
+    url = "http://127.0.0.1:%d" % free_port()  # nothing listens there
+    clc.add_fault("body", path="/servers/powerOff", count=1, body=json.dumps([{
+        "server": WEB.lower(), "isQueued": True,
+        "links": [{"rel": "status", "href": url + "/v2/operations/acct/status/uc1-1"}]}]))
+    result = agent(clc, token_dir, "off", extra=["--power-timeout", "3"])
+    assert not TRACEBACK.search(result.output), result
+    assert any(r["path"] == "/v2/operations/acct/status/uc1-1" for r in clc.requests())
