@@ -56,6 +56,7 @@ missing_requirements()
 """
 
 import contextlib
+import glob
 import json
 import os
 import pwd
@@ -102,6 +103,22 @@ def wait_until(predicate, timeout, interval=0.1, what="condition"):
         time.sleep(interval)
 
 
+WORKDIR_PREFIX = "fence-clc-cluster-"
+
+
+def remove_orphaned_workdirs():
+    """Work directories of test runs that were killed (SIGKILL skips every
+    cleanup): each records its owner's pid; a live owner's is left alone."""
+    for workdir in glob.glob(os.path.join(tempfile.gettempdir(), WORKDIR_PREFIX + "*")):
+        try:
+            with open(os.path.join(workdir, "owner.pid")) as f:
+                os.kill(int(f.read()), 0)
+        except ProcessLookupError:
+            shutil.rmtree(workdir, ignore_errors=True)
+        except (OSError, ValueError):
+            pass  # being created, or not ours to judge
+
+
 class Namespace(object):
     def __init__(self, agent=AGENT):
         self.agent = agent
@@ -111,8 +128,11 @@ class Namespace(object):
         self._spawned = []
 
     def start(self):
-        self.workdir = tempfile.mkdtemp(prefix="fence-clc-cluster-")
+        remove_orphaned_workdirs()
+        self.workdir = tempfile.mkdtemp(prefix=WORKDIR_PREFIX)
         os.chmod(self.workdir, 0o755)  # daemons running as hacluster read configs here
+        with open(os.path.join(self.workdir, "owner.pid"), "w") as f:
+            f.write(str(os.getpid()))
         ready = os.path.join(self.workdir, "ns-ready")
         with open(self.log_path("nsinit"), "w") as log:
             self._unshare = subprocess.Popen(
