@@ -548,3 +548,13 @@ def test_status_link_to_another_host_is_followed_on_the_configured_api(clc, toke
     result = agent(clc, token_dir, "off", extra=["--power-timeout", "3"])
     assert not TRACEBACK.search(result.output), result
     assert any(r["path"] == "/v2/operations/acct/status/uc1-1" for r in clc.requests())
+
+
+def test_reboot_whose_power_on_fails_still_fences_and_says_why(clc, token_dir):
+    """As for every agent: the node is off, so the reboot counts; the failed
+    power-on is logged with CLC's reason."""
+    clc.add_fault("op_fail", path="/servers/powerOn")
+    result = agent(clc, token_dir, "reboot")
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Rebooted"), result
+    assert "powerOn of server %s failed" % WEB in result.stderr
+    assert clc.server(WEB)["powerState"] == "stopped"
