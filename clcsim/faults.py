@@ -90,11 +90,6 @@ class FaultRegistry:
                     return fault
         return None
 
-    def peek(self, method, path, kinds):
-        """Like take, without using up a count."""
-        with self._lock:
-            return next((f for f in self._faults if f.kind in kinds and f.matches(method, path)), None)
-
     def remove(self, fault_id):
         with self._lock:
             before = len(self._faults)
