@@ -20,7 +20,7 @@ TRANSPORT_KINDS = {
     "slow": ({"delay"}, set()),
 }
 OPERATION_KINDS = {
-    "op_fail": (set(), {"message"}),
+    "op_fail": (set(), set()),
     "op_stuck": (set(), set()),
 }
 ALL_KINDS = dict(TRANSPORT_KINDS, **OPERATION_KINDS)

@@ -70,7 +70,6 @@ class Operation:
     end_at: float
     result: Optional[str]  # None: stuck executing forever
     record_lag: float = 0.0
-    message: Optional[str] = None
 
     def status(self, now):
         if now < self.start_at:
@@ -311,7 +310,7 @@ class State:
                        end_at=start + timing.op_duration, result=timing.op_result,
                        record_lag=timing.record_lag)
         if fault is not None and fault.kind == "op_fail":
-            op.result, op.message = "failed", fault.params.get("message")
+            op.result = "failed"
         elif fault is not None and fault.kind == "op_stuck":
             op.result = None
         self.operations[op.id] = op

@@ -203,7 +203,7 @@ def final_status(api, status_id, timeout=1.0):
 
 
 def test_op_fail_fails_the_next_operation_only(api, sim):
-    sim.add_fault("op_fail", path="/powerOff", count=1, message="host lost")
+    sim.add_fault("op_fail", path="/powerOff", count=1)
     failed = status_ids(api.power("powerOff", ["UC1ACCTWEB01"]))[0]
     # A refused request (already in state) does not use up the fault's count.
     assert api.power("powerOn", ["UC1ACCTWEB02"]).json()[0]["isQueued"] is False
