@@ -137,11 +137,12 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             else:
                 getattr(self, "_fault_" + fault.kind)(request, fault)
         finally:
-            self._log_outcome(self._entry["status"])
+            if self._entry["duration"] is None:  # nothing was answered (hang, reset)
+                self._log_outcome(None)
             self._entry = None
 
     def _log_outcome(self, status):
-        if self._entry is not None:
+        if self._entry is not None:  # None for /_sim/ requests, which are not logged
             self._entry["status"] = status
             self._entry["duration"] = time.monotonic() - self._started
 
@@ -151,8 +152,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         except Exception:  # a simulator bug: answer like a real server would, and say so
             traceback.print_exc(file=sys.stderr)
             response = message(500, DEFAULT_FAULT_MESSAGES[500])
-        if self._entry is not None:
-            self._entry["body"] = response.log_body
+        self._entry["body"] = response.log_body
         return response
 
     def _send(self, response, cut_half=False):
