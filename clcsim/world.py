@@ -62,8 +62,7 @@ def default_config():
             {"alias": "SUBA", "parent": "ACCT", "location": "UC1",
              "users": [{"username": "admin@suba", "password": DEFAULT_PASSWORD}]},
         ],
-        "datacenters": [{"id": "uc1", "name": KNOWN_DATACENTERS["uc1"]},
-                        {"id": "va1", "name": KNOWN_DATACENTERS["va1"]}],
+        "datacenters": [datacenter("uc1"), datacenter("va1")],
         "groups": [web, db, apps, suba_web, web_prod],
         "servers": [
             server("UC1ACCTWEB01", web_prod, "Web node 1"),
@@ -75,6 +74,12 @@ def default_config():
             server("UC1SUBAWEB02", suba_web, "Sub-account web node 2"),
         ],
     }
+
+
+def datacenter(dc_id, name=None):
+    """A data center record: lowercase id, and a name (CLC's for the known ones)."""
+    dc_id = str(dc_id).lower()
+    return {"id": dc_id, "name": name or KNOWN_DATACENTERS.get(dc_id, dc_id.upper())}
 
 
 def datacenter_ids(count):
@@ -117,7 +122,7 @@ def generate_config(servers, datacenters=1, groups=0, alias=DEFAULT_ALIAS,
     return {
         "accounts": [{"alias": alias, "parent": None, "location": dcs[0].upper(),
                       "users": [{"username": username, "password": password}]}],
-        "datacenters": [{"id": dc, "name": KNOWN_DATACENTERS.get(dc, dc.upper())} for dc in dcs],
+        "datacenters": [datacenter(dc) for dc in dcs],
         "groups": group_list,
         "servers": server_list,
     }
@@ -136,14 +141,11 @@ def normalize(config):
         if acct["parent"] and acct["parent"].lower() not in aliases:
             raise ValueError("account %s: unknown parent %s" % (acct["alias"], acct["parent"]))
 
-    datacenters = [{"id": str(dc["id"]).lower(),
-                    "name": dc.get("name") or KNOWN_DATACENTERS.get(str(dc["id"]).lower(), str(dc["id"]).upper())}
-                   for dc in config.get("datacenters", [])]
+    datacenters = [datacenter(dc["id"], dc.get("name")) for dc in config.get("datacenters", [])]
     dc_ids = {dc["id"] for dc in datacenters}
     for acct in accounts:
         if acct["location"].lower() not in dc_ids:
-            datacenters.append({"id": acct["location"].lower(),
-                                "name": KNOWN_DATACENTERS.get(acct["location"].lower(), acct["location"])})
+            datacenters.append(datacenter(acct["location"]))
             dc_ids.add(acct["location"].lower())
 
     groups = [_normalize_group(g, aliases, dc_ids) for g in config.get("groups", [])]
