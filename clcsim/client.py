@@ -24,7 +24,8 @@ class Reply:
 
 
 class SimClient:
-    """One connection per call, like the agent's urllib use.
+    """A client that opens a fresh connection for every call, so each call
+    stands alone (a fault that breaks one connection never affects the next).
 
     `target` is a Simulator or a base URL; `ca_file` is trusted for HTTPS
     (a Simulator's own CA by default).
