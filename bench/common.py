@@ -3,7 +3,6 @@ injected latency, and the agent run as a real process (as the tests do)."""
 
 import dataclasses
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -82,10 +81,6 @@ def new_token_dir():
     return tempfile.mkdtemp(prefix="tokens-", dir=SCRATCH.name)
 
 
-def agent_args(sim, token_dir, plug, action, extra=()):
-    return cli_args(sim, token_dir, plug, action, list(extra))
-
-
 def run_checked(settings, args, ok=(0,)):
     """Run the agent once; raise BenchError when it did not succeed."""
     result = run_agent(args, agent=settings.agent, timeout=120)
@@ -98,7 +93,7 @@ def run_checked(settings, args, ok=(0,)):
 def run_logged(sim, settings, token_dir, plug, action, extra=(), ok=(0,)):
     """Run the agent against a clean request log: (result, its requests)."""
     sim.clear_requests()
-    result = run_checked(settings, agent_args(sim, token_dir, plug, action, extra), ok)
+    result = run_checked(settings, cli_args(sim, token_dir, plug, action, extra), ok)
     time.sleep(0.02)  # the simulator logs a request just after answering it
     return result, sim.requests()
 
@@ -129,7 +124,3 @@ def count_kinds(requests):
 def describe_counts(counts):
     order = ("login", "GET", "POST", "poll", "list", "other")
     return ", ".join("%s %d" % (kind, counts[kind]) for kind in order if counts.get(kind))
-
-
-def median(values):
-    return statistics.median(values)

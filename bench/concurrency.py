@@ -8,10 +8,12 @@ import os
 import resource
 import time
 from concurrent.futures import ThreadPoolExecutor
+from statistics import median
 
-from common import (FENCE_DUMMY, Settings, agent_args, count_kinds, generated_world, median,
-                    new_token_dir, run_checked, start_sim)
+from common import (FENCE_DUMMY, Settings, count_kinds, generated_world, new_token_dir,
+                    run_checked, start_sim)
 from report import Row, Section
+from tests.agentrun import cli_args
 
 WALL_GOAL = 1.5
 REBOOT = ("-m", "onoff")
@@ -31,7 +33,7 @@ def cpu_seconds(who):
 
 
 def reboot_args(sim, token_dir, plug):
-    return agent_args(sim, token_dir, plug, "reboot", REBOOT)
+    return cli_args(sim, token_dir, plug, "reboot", REBOOT)
 
 
 def start_up_floor(count):

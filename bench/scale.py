@@ -2,8 +2,9 @@
 the data centers plus one per data center; status must not grow with the
 account's size."""
 
-from common import (TARGET, BenchError, generated_world, median, new_token_dir, run_logged,
-                    start_sim)
+from statistics import median
+
+from common import TARGET, BenchError, generated_world, new_token_dir, run_logged, start_sim
 from report import Row, Section
 
 LIST_SECONDS = 2.0

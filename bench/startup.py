@@ -7,10 +7,11 @@ fork the agents itself."""
 
 import subprocess
 import types
+from statistics import median
 
-from common import FENCE_DUMMY, TARGET, BenchError, agent_args, median, new_token_dir
+from common import FENCE_DUMMY, TARGET, BenchError, new_token_dir
 from report import Row, Section
-from tests.agentrun import SYSTEM_PYTHON, agent_env
+from tests.agentrun import SYSTEM_PYTHON, agent_env, cli_args
 
 TIME_GOAL = 1.15
 RSS_GOAL = 1.2
@@ -45,7 +46,7 @@ def commands(settings, action):
     if action == "metadata":
         return [settings.agent, "-o", "metadata"], [FENCE_DUMMY, "-o", "metadata"]
     nowhere = types.SimpleNamespace(url="http://127.0.0.1:9")   # validate-all sends nothing
-    agent = [settings.agent] + agent_args(nowhere, new_token_dir(), TARGET, action)
+    agent = [settings.agent] + cli_args(nowhere, new_token_dir(), TARGET, action)
     return agent, [FENCE_DUMMY, "-o", action]
 
 
