@@ -8,12 +8,13 @@ import subprocess
 import sys
 import threading
 
+from .faults import ALL_KINDS
 from .simulator import Simulator
 from .world import generate_config
 
 DESCRIPTION = """\
 Serve a simulated CenturyLink Cloud v2 API (login, servers, power operations,
-operation status, data centers, groups) on loopback, for testing fence_clc.
+operation status, data centers, groups), for testing fence_clc.
 
 On start, prints one line: "clcsim listening on URL" (plus " ca=PATH" with
 --tls, the CA certificate a client must trust). Steer it at run time through
@@ -38,7 +39,7 @@ def parse_args(argv):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default 0: any free port)")
-    parser.add_argument("--tls", action="store_true", help="serve HTTPS with a freshly generated CA")
+    parser.add_argument("--tls", action="store_true", help="serve HTTPS, with a certificate from a CA made at start")
     world = parser.add_argument_group("world (default: a small built-in world)")
     world.add_argument("--config", metavar="FILE.json", help="load accounts, data centers, groups, servers")
     world.add_argument("--servers", type=int, metavar="N", help="generate N servers in account ACCT")
@@ -47,14 +48,19 @@ def parse_args(argv):
     world.add_argument("--groups", type=int, default=0, metavar="G",
                        help="with --servers: and over G nested groups (default 0)")
     timing = parser.add_argument_group("timing (seconds)")
-    timing.add_argument("--latency", type=float, default=0.0, help="added to every API request")
-    timing.add_argument("--op-duration", type=float, default=0.5, help="power operation run time")
-    timing.add_argument("--op-start-delay", type=float, default=0.05, help="time an operation stays notStarted")
-    timing.add_argument("--record-lag", type=float, default=0.0,
-                        help="how long the server record lags an operation's success")
-    timing.add_argument("--token-ttl", type=float, default=14 * 86400, help="bearer token lifetime")
+    timing.add_argument("--latency", type=float, default=0.0, metavar="S",
+                        help="added to every API request (default 0)")
+    timing.add_argument("--op-duration", type=float, default=0.5, metavar="S",
+                        help="how long a power operation is executing (default 0.5)")
+    timing.add_argument("--op-start-delay", type=float, default=0.05, metavar="S",
+                        help="how long an operation is notStarted first (default 0.05)")
+    timing.add_argument("--record-lag", type=float, default=0.0, metavar="S",
+                        help="how long the server record lags an operation's success (default 0)")
+    timing.add_argument("--token-ttl", type=float, default=14 * 86400, metavar="S",
+                        help="bearer token lifetime (default 1209600: 14 days)")
     parser.add_argument("--fault", action="append", default=[], metavar="JSON",
-                        help='inject a fault at start, e.g. \'{"kind": "hang", "path": "/status/"}\' (repeatable)')
+                        help='inject a fault at start, e.g. \'{"kind": "hang", "path": "/status/"}\' '
+                             "(repeatable); kinds: " + ", ".join(ALL_KINDS))
     parser.add_argument("--ready-file", metavar="PATH",
                         help='once listening, write {"url", "ca_file", "pid"} there atomically')
     parser.add_argument("--on-power-change", metavar="CMD",

@@ -134,7 +134,7 @@ def test_help_explains_itself():
     result = subprocess.run([sys.executable, "-m", "clcsim", "--help"], cwd=REPO,
                             stdout=subprocess.PIPE, universal_newlines=True, timeout=20)
     assert result.returncode == 0
-    for words in ("--tls", "--servers", "--fault", "--ready-file", "--on-power-change", "/_sim/"):
+    for words in ("--tls", "--servers", "--fault", "op_stuck", "--ready-file", "--on-power-change", "/_sim/"):
         assert words in result.stdout
 
 
