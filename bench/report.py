@@ -74,5 +74,5 @@ def write_json(path, sections, settings, seconds):
             "settings": settings.as_dict(),
             "sections": {section.key: section.as_dict() for section in sections}}
     with open(path, "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
+        json.dump(data, f, indent=1)    # in report order, not sorted: easier to read
         f.write("\n")

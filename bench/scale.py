@@ -66,5 +66,7 @@ def run(settings):
         small.stop()
     notes = ["account of %d servers in %d data centers and %d groups; the cold run also "
              "logs in (+1 request); status: median of %d warm runs each"
-             % (settings.servers, settings.datacenters, settings.groups, STATUS_RUNS)]
+             % (settings.servers, settings.datacenters, settings.groups, STATUS_RUNS),
+             "ratio: seconds / the %.1f s goal for lists; big account / small one for status"
+             % LIST_SECONDS]
     return Section("scale", "4. Scale", rows, notes)
