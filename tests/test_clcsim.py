@@ -8,6 +8,7 @@ import pytest
 
 from clcsim import Simulator
 from clcsim.client import SimClient
+from cluster.stack import wait_until
 
 BAD_CREDENTIALS = "We didn't recognize the username or password you entered. Please try again."
 UNAUTHORIZED = "Authorization has been denied for this request."
@@ -30,13 +31,8 @@ def claims_of(token):
 
 
 def wait_for_status(api, status_id, wanted, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = api.status(status_id).json()["status"]
-        if status == wanted:
-            return
-        time.sleep(0.02)
-    raise AssertionError("operation %s never reached %s (last %s)" % (status_id, wanted, status))
+    wait_until(lambda: api.status(status_id).json()["status"] == wanted, timeout, interval=0.02,
+               what="operation %s to be %s" % (status_id, wanted))
 
 
 def queue(api, operation, *server_ids):
@@ -389,9 +385,7 @@ def test_power_change_callback_sees_every_record_change(sim_factory):
     api.login()
     run_to_completion(api, "reset", "UC1ACCTWEB01")
     run_to_completion(api, "powerOff", "UC1ACCTWEB02")
-    deadline = time.monotonic() + 2
-    while len(changes) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: len(changes) >= 3, 2, interval=0.01, what="three power changes")
     assert changes == [("UC1ACCTWEB01", "stopped"), ("UC1ACCTWEB01", "started"), ("UC1ACCTWEB02", "stopped")]
 
 

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from clcsim.client import SimClient
+from cluster.stack import wait_until
 
 LOGIN = "/v2/authentication/login"
 CREDENTIALS = {"username": "admin@acct", "password": "s3cret-Passw0rd"}
@@ -23,14 +24,6 @@ def api(sim):
 
 def statuses(sim):
     return [(entry["path"], entry["status"], entry["fault"]) for entry in sim.requests()]
-
-
-def wait_until(predicate, timeout=2.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition never became true")
-        time.sleep(0.01)
 
 
 # -- status codes --------------------------------------------------------------
@@ -110,7 +103,7 @@ def test_truncated_body_after_the_request_was_served(api, sim):
     with pytest.raises(http.client.IncompleteRead):
         api.power("powerOff", ["UC1ACCTWEB01"])
     # The operation was queued even though the answer broke: the agent must not blindly retry.
-    wait_until(lambda: sim.server("UC1ACCTWEB01")["powerState"] == "stopped")
+    wait_until(lambda: sim.server("UC1ACCTWEB01")["powerState"] == "stopped", 2, interval=0.01)
     assert statuses(sim)[-1] == ("/v2/operations/ACCT/servers/powerOff", 200, "truncated")
 
 
@@ -160,7 +153,7 @@ def test_clearing_faults_releases_hanging_requests(api, sim):
 
     thread = threading.Thread(target=hung_call)
     thread.start()
-    wait_until(lambda: sim.requests()[-1]["fault"] == "hang")
+    wait_until(lambda: sim.requests()[-1]["fault"] == "hang", 2, interval=0.01)
     sim.clear_faults()
     thread.join(2)
     assert outcome and outcome[0] != "answered"
@@ -173,7 +166,7 @@ def test_stop_is_prompt_with_hanging_and_idle_connections(sim_factory):
     hung = socket.create_connection(("127.0.0.1", sim.port))
     hung.sendall(b"GET /v2/servers/ACCT/X HTTP/1.1\r\nHost: x\r\n\r\n")
     idle = socket.create_connection(("127.0.0.1", sim.port))  # keep-alive, never sends
-    wait_until(lambda: len(sim.requests()) == 1)
+    wait_until(lambda: len(sim.requests()) == 1, 2, interval=0.01)
     started = time.monotonic()
     sim.stop()
     assert time.monotonic() - started < 1.0

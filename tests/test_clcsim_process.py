@@ -15,6 +15,7 @@ import pytest
 
 from clcsim import Simulator, generate_config
 from clcsim.client import SimClient
+from cluster.stack import wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -155,9 +156,7 @@ def test_cli_serves_injects_faults_runs_hook_and_exits_cleanly(tmp_path):
         assert client.call("POST", "/v2/authentication/login", login).status == 503
         client.login()
         assert client.power("powerOff", ["UC1ACCTWEB01"]).json()[0]["isQueued"] is True
-        deadline = time.monotonic() + 5
-        while not (hook_log.exists() and hook_log.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: hook_log.exists() and hook_log.read_text(), 5, interval=0.05, what="the hook")
         assert hook_log.read_text() == "UC1ACCTWEB01 stopped\n"
     finally:
         proc.send_signal(signal.SIGTERM)
