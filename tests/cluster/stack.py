@@ -66,10 +66,9 @@ import subprocess
 import tempfile
 import time
 
+from agentrun import AGENT, REPO, SYSTEM_PYTHON
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-AGENT = os.path.join(REPO, "fence_clc")
-SYSTEM_PYTHON = "/usr/bin/python3"
 NSINIT = os.path.join(HERE, "nsinit.py")
 
 REQUIRED_COMMANDS = {

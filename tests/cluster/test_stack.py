@@ -56,10 +56,11 @@ def test_stop_kills_what_runs_inside_and_removes_the_workdir():
     assert not os.path.exists(workdir)
 
 
+TESTS_DIR = os.path.dirname(HERE)  # where agentrun and the cluster package are
 HOLDER = """
 import sys, time
 sys.path.insert(0, %r)
-from stack import Namespace
+from cluster.stack import Namespace
 ns = Namespace().start()
 ns.spawn("sleeper", "sleep", "600")
 time.sleep(1)
@@ -71,7 +72,7 @@ time.sleep(600)
 def test_a_killed_test_run_takes_the_namespace_with_it():
     """SIGKILL leaves no chance to clean up: PID 1 sees its stdin close and
     exits, and the kernel ends everything in the PID namespace."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER % HERE], stdout=subprocess.PIPE,
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER % TESTS_DIR], stdout=subprocess.PIPE,
                               universal_newlines=True)
     pid, workdir = holder.stdout.readline().split()
     init_pid = int(pid)
