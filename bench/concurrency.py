@@ -56,7 +56,6 @@ def reboot_burst(sim, settings, plugs):
     wall = all_at_once([(settings, reboot_args(sim, shared_dir, plug)) for plug in plugs])
     agents_cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before[0]
     sim_cpu = cpu_seconds(resource.RUSAGE_SELF) - cpu_before[1]
-    time.sleep(0.02)  # the simulator logs a request just after answering it
     counts = count_kinds(sim.requests())
     return {"wall": wall, "logins": counts.get("login", 0), "posts": counts.get("POST", 0),
             "agents_cpu": agents_cpu, "simulator_cpu": sim_cpu}
@@ -64,8 +63,9 @@ def reboot_burst(sim, settings, plugs):
 
 def measure(settings):
     count = settings.concurrent
-    plugs = [server["id"] for server in generated_world(count)["servers"]]
-    sim = start_sim(settings, generated_world(count))
+    world = generated_world(count)
+    plugs = [server["id"] for server in world["servers"]]
+    sim = start_sim(settings, world)
     try:
         values = {"single": one_reboot(sim, settings, plugs[0]),
                   "one_start": median([start_up_floor(1) for _ in range(settings.repeats)])}

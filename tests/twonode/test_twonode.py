@@ -69,14 +69,16 @@ def report_split_timing(cluster, link_down):
     assert link_down < marks["lost"] < marks["requested"] < marks["fenced"]
 
 
-def no_takeover_while(cluster, condition, timeout):
-    """Until `condition` holds, neither node may run the other's resource."""
-    deadline = time.monotonic() + timeout
-    while not condition():
+def no_takeover_while(cluster, condition, timeout, what):
+    """Wait until `condition` holds; meanwhile neither node may run the
+    other's resource."""
+    def holds_without_split_brain():
+        if condition():
+            return True
         assert "node1" not in cluster.where("dummy-node2", on="node1"), "split brain on node1"
         assert "node2" not in cluster.where("dummy-node1", on="node2"), "split brain on node2"
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.3)
+        return False
+    wait_until(holds_without_split_brain, timeout, interval=0.3, what=what)
 
 
 def failed_fencing_attempts(cluster):
@@ -90,15 +92,16 @@ def test_split_with_broken_api_fences_only_once_the_api_is_back(cluster, fault):
     sim.add_fault(path="^/v2/", **fault)
 
     split(cluster)
-    no_takeover_while(cluster, lambda: failed_fencing_attempts(cluster) >= 1, 90)
+    no_takeover_while(cluster, lambda: failed_fencing_attempts(cluster) >= 1, 90,
+                      what="a failed fencing attempt")
 
     assert power_operations(sim, vm_of("node2")) == []
     assert sim.server(vm_of("node2"))["powerState"] == "started"
     assert "node2" in cluster.nodes  # alive, and running its own resource: a
     assert cluster.where("dummy-node2", on="node2") == ["node2"]  # takeover would be split brain
     api_back = time.time()
-    sim.admin("DELETE", "faults")
-    no_takeover_while(cluster, lambda: fenced_off(cluster), 60)
+    sim.clear_faults()
+    no_takeover_while(cluster, lambda: fenced_off(cluster), 60, what="node2 fenced")
     print("\nAPI back -> node2 fenced: %.2f s" % (time.time() - api_back))
 
     assert power_operations(sim, vm_of("node2")) == ["powerOff"]
