@@ -38,7 +38,8 @@ SimulatorProcess(ns, world, port, host, extra_args)
     namespace (the fencer can only reach addresses there), steered from the
     test through its /_sim/ endpoints with curl run inside: ``requests()``,
     ``power_posts()``, ``server(id)``, ``set_server(id, ...)``,
-    ``add_fault(kind, ...)``, ``reset()``.
+    ``add_fault(kind, ...)``, ``clear_faults()``, ``clear_requests()``,
+    ``expire_tokens()`` (named like the in-process Simulator's), ``reset()``.
 
 Tinyproxy(ns)
     A plain HTTP proxy on loopback inside the namespace; ``log_text()``
@@ -320,7 +321,8 @@ class PacemakerNode(object):
 
 
 class SimulatorProcess(object):
-    """The CLC simulator inside the namespace, driven through /_sim/."""
+    """The CLC simulator inside the namespace, driven through /_sim/ with
+    methods named like the in-process Simulator's."""
 
     def __init__(self, ns, world, port=8480, op_duration=0.3, host="127.0.0.1", extra_args=()):
         self.ns = ns
@@ -371,10 +373,19 @@ class SimulatorProcess(object):
     def add_fault(self, kind, **params):
         return self.admin("POST", "faults", dict(params, kind=kind))
 
-    def reset(self):
-        """No faults, an empty request log, no cached tokens."""
+    def clear_faults(self):
         self.admin("DELETE", "faults")
+
+    def clear_requests(self):
         self.admin("DELETE", "requests")
+
+    def expire_tokens(self):
+        self.admin("POST", "tokens/expire")
+
+    def reset(self):
+        """No faults and an empty request log (issued tokens stay valid)."""
+        self.clear_faults()
+        self.clear_requests()
 
 
 TINYPROXY_CONF = """\

@@ -190,7 +190,7 @@ def test_recurring_monitor_fails_the_device_when_credentials_go_bad(cluster):
     assert monitor_failures(cluster, "watched") == []
 
     # The password changes at CLC: the cached token is revoked, logins fail.
-    cluster.sim.admin("POST", "tokens/expire")
+    cluster.sim.expire_tokens()
     cluster.sim.add_fault("status", path="/authentication/login", status=400,
                           body='{"message": "We didn\'t recognize the username or password"}')
 

@@ -31,7 +31,7 @@ def split(cluster):
     """Take node2's network away; fencing powers its VM off (and leaves it
     off, so that one power operation is all a correct fencing needs)."""
     cluster.pcs("node1", "property", "set", "stonith-action=off")
-    cluster.cloud.sim.admin("DELETE", "requests")
+    cluster.cloud.sim.clear_requests()
     link_down = time.time()
     cluster.nodes["node2"].ns.run("ip", "link", "set", "eth0", "down", check=True)
     return link_down
