@@ -33,7 +33,7 @@ class Cluster(object):
         base = {"api_url": self.sim.url, "login": USERNAME, "passwd": SENTINEL_PASSWORD,
                 "power_timeout": "5", "shell_timeout": "5", "login_timeout": "3"}
         base.update(params)
-        return ["%s=%s" % item for item in base.items() if item[1] is not None]
+        return ["%s=%s" % item for item in base.items()]
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ pytestmark = [
 ]
 
 
-def seed_command(cluster, name, vm, proxy):
+def seed_command(cluster, vm, proxy):
     """The seed article's command, with api_url added (the simulator's)."""
     params = ['pcmk_host_check=static-list', 'pcmk_host_list=%s' % vm, "account=ACCT",
               "login=" + USERNAME, "passwd=" + SENTINEL_PASSWORD]
@@ -48,7 +48,7 @@ def test_seed_command_is_accepted_and_fences_the_vm(cluster, with_proxy):
     vm = "UC1ACCTSRV00001" if with_proxy else "VA1ACCTSRV00002"
     proxy = cluster.proxy.url if with_proxy else None
     created = cluster.node.create_device("seed", "fence_clc",
-                                         *seed_command(cluster, "seed", vm, proxy))
+                                         *seed_command(cluster, vm, proxy))
     assert created.returncode == 0, created
     assert "Error" not in created.stderr
 
@@ -61,7 +61,7 @@ def test_seed_command_is_accepted_and_fences_the_vm(cluster, with_proxy):
 
 def test_empty_proxy_value_is_refused_by_pcs(cluster):
     """Why users without a proxy leave it out: pcs rejects empty values."""
-    params = seed_command(cluster, "empty", "UC1ACCTSRV00003", proxy=None) + ['proxy=']
+    params = seed_command(cluster, "UC1ACCTSRV00003", proxy=None) + ['proxy=']
     refused = cluster.node.pcs("stonith", "create", "empty", "fence_clc", *params)
     assert refused.returncode != 0
     assert "proxy cannot be empty" in refused.stderr
@@ -139,11 +139,12 @@ def server_stuck(cluster):
     return cluster.device_params(power_timeout="3")
 
 
-@pytest.mark.parametrize("break_it", [api_down, wrong_password, server_stuck],
-                         ids=["api-down", "wrong-password", "server-stuck"])
-def test_a_failed_fence_is_reported_and_leaves_the_vm_alone(cluster, break_it):
-    vm = {"api-down": "UC1ACCTSRV00011", "wrong-password": "UC1ACCTSRV00013",
-          "server-stuck": "UC1ACCTSRV00015"}[break_it.__name__.replace("_", "-")]
+@pytest.mark.parametrize("break_it,vm", [
+    pytest.param(api_down, "UC1ACCTSRV00011", id="api-down"),
+    pytest.param(wrong_password, "UC1ACCTSRV00013", id="wrong-password"),
+    pytest.param(server_stuck, "UC1ACCTSRV00015", id="server-stuck"),
+])
+def test_a_failed_fence_is_reported_and_leaves_the_vm_alone(cluster, break_it, vm):
     created = cluster.node.create_device("broken", "fence_clc", "pcmk_host_map=node2:%s" % vm,
                                          *break_it(cluster))
     assert created.returncode == 0, created
