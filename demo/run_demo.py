@@ -17,7 +17,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 sys.path.insert(0, REPO)
 
-from agentrun import AGENT, SENTINEL_PASSWORD, USERNAME, fencing_world  # noqa: E402
+from agentrun import AGENT, SENTINEL_PASSWORD, USERNAME, fencing_world, stdin_text  # noqa: E402
+from clcsim.client import SimClient  # noqa: E402
 
 VM = "UC1ACCTWEB01"
 
@@ -44,11 +45,8 @@ def start_simulator(workdir):
 
 def power_state(sim):
     """What the simulated cloud says, through its admin endpoint."""
-    import ssl
-    import urllib.request
-    context = ssl.create_default_context(cafile=sim["ca_file"])
-    with urllib.request.urlopen(sim["url"] + "/_sim/servers/" + VM, context=context) as answer:
-        return json.load(answer)["powerState"]
+    admin = SimClient(sim["url"], ca_file=sim["ca_file"])
+    return admin.get("/_sim/servers/" + VM).json()["powerState"]
 
 
 def shown(args):
@@ -56,6 +54,7 @@ def shown(args):
 
 
 def run(title, args, sim, stdin=None):
+    """Run the agent as the admin would, show what it printed; its exit code."""
     print("\n== %s" % title)
     if stdin:
         print("$ fence_clc <<EOF\n%sEOF" % stdin.replace(SENTINEL_PASSWORD, "********"))
@@ -71,34 +70,43 @@ def run(title, args, sim, stdin=None):
     return proc.returncode
 
 
+def steps(sim, token_file):
+    """(title, command-line arguments, stdin text, expected exit code) of each step."""
+    common = ["--api-url", sim["url"], "--cacert", sim["ca_file"], "-l", USERNAME,
+              "-p", SENTINEL_PASSWORD, "--token-file", token_file]
+    pacemaker_stdin = stdin_text({
+        "action": "reboot", "nodename": "node1", "port": "node1", "switch": VM,
+        "login": USERNAME, "passwd": SENTINEL_PASSWORD, "api_url": sim["url"],
+        "cacert": sim["ca_file"], "token_file": token_file})
+    return [
+        ("every server of the account", ["-o", "list"] + common, None, 0),
+        ("is the VM on?", ["-o", "status", "-n", VM] + common, None, 0),
+        ("fence it: power off, confirmed by CLC", ["-o", "off", "-n", VM] + common, None, 0),
+        ("status of a stopped VM (exit 2 means OFF)", ["-o", "status", "-n", VM] + common,
+         None, 2),
+        ("power it back on", ["-o", "on", "-n", VM] + common, None, 0),
+        ("reboot with one CLC reset", ["-o", "reboot", "-m", "cycle", "-n", VM] + common,
+         None, 0),
+        ("as Pacemaker calls it: key=value lines on stdin, the seed's option names", [],
+         pacemaker_stdin, 0),
+        ("a wrong password gets one clear line and exit 1",
+         ["-o", "status", "-n", VM, "--api-url", sim["url"], "--cacert", sim["ca_file"],
+          "-l", USERNAME, "-p", "not-the-password", "--token-file", "none"], None, 1),
+    ]
+
+
 def main():
     workdir = tempfile.mkdtemp(prefix="fence-clc-demo-")
     proc, sim = start_simulator(workdir)
     try:
         print("CLC API simulator listening on %s (self-signed CA %s)" % (sim["url"], sim["ca_file"]))
-        common = ["--api-url", sim["url"], "--cacert", sim["ca_file"], "-l", USERNAME,
-                  "-p", SENTINEL_PASSWORD, "--token-file", os.path.join(workdir, "[hash].token")]
-        codes = [
-            run("every server of the account", ["-o", "list"] + common, sim),
-            run("is the VM on?", ["-o", "status", "-n", VM] + common, sim),
-            run("fence it: power off, confirmed by CLC", ["-o", "off", "-n", VM] + common, sim),
-            run("status of a stopped VM (exit 2 means OFF)", ["-o", "status", "-n", VM] + common, sim),
-            run("power it back on", ["-o", "on", "-n", VM] + common, sim),
-            run("reboot with one CLC reset", ["-o", "reboot", "-m", "cycle", "-n", VM] + common, sim),
-            run("as Pacemaker calls it: key=value lines on stdin, the seed's option names", [], sim,
-                stdin="action=reboot\nnodename=node1\nport=node1\nswitch=%s\nlogin=%s\npasswd=%s\n"
-                      "api_url=%s\ncacert=%s\ntoken_file=%s\n"
-                      % (VM, USERNAME, SENTINEL_PASSWORD, sim["url"], sim["ca_file"],
-                         os.path.join(workdir, "[hash].token"))),
-            run("a wrong password gets one clear line and exit 1",
-                ["-o", "status", "-n", VM, "--api-url", sim["url"], "--cacert", sim["ca_file"],
-                 "-l", USERNAME, "-p", "not-the-password", "--token-file", "none"], sim),
-        ]
+        plan = steps(sim, os.path.join(workdir, "[hash].token"))
+        codes = [run(title, args, sim, stdin) for title, args, stdin, _ in plan]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
-    expected = [0, 0, 0, 2, 0, 0, 0, 1]
+    expected = [code for _, _, _, code in plan]
     print("\nDemo %s." % ("finished as expected" if codes == expected else
                           "FAILED: exit codes %s, expected %s" % (codes, expected)))
     return 0 if codes == expected else 1
