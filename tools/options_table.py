@@ -97,7 +97,7 @@ def with_table(readme_text, table):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--metadata", help="metadata XML file (default: run the agent)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--write", metavar="README", help="update the table in README")
