@@ -130,7 +130,7 @@ def test_account_access_covers_sub_accounts_only(api, sim):
 # -- servers -----------------------------------------------------------------
 
 def test_server_get_shape_and_case_insensitivity(api):
-    reply = api.server("uc1AcctWeb01", alias="acct")
+    reply = api.server("uc1AcctWeb01", alias="Acct")  # links still carry the alias lowercase
     assert reply.status == 200 and reply.headers["Content-Type"] == "application/json"
     body = reply.json()
     assert body["id"] == "uc1acctweb01" and body["name"] == "UC1ACCTWEB01"
@@ -167,7 +167,7 @@ def test_datacenters_with_and_without_group_links(api):
     plain = api.get("/v2/datacenters/ACCT").json()
     assert [dc["id"] for dc in plain] == ["uc1", "va1"]
     assert all(link["rel"] == "self" for dc in plain for link in dc["links"])
-    linked = api.get("/v2/datacenters/acct?groupLinks=true").json()
+    linked = api.get("/v2/datacenters/Acct?groupLinks=true").json()
     for dc in linked:
         group = [link for link in dc["links"] if link["rel"] == "group"]
         assert len(group) == 1 and group[0]["href"] == "/v2/groups/acct/" + group[0]["id"]
