@@ -10,6 +10,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from clcsim import Simulator  # noqa: E402  (needs the repo root on sys.path)
+from clcsim.client import SimClient  # noqa: E402
 
 # The reliability matrix's report: loaded here so that the controller process
 # of a parallel run (which reads only this conftest) prints it.
@@ -40,3 +41,13 @@ def sim_factory():
 def sim(sim_factory):
     """A plain-HTTP simulator of the default world with fast operations."""
     return sim_factory()
+
+
+@pytest.fixture
+def api(sim):
+    """A logged-in client of `sim`; operations run fast where timing is not
+    under test, and a request that hangs gives up after 3 s."""
+    sim.configure(op_duration=0.05, op_start_delay=0.0)
+    client = SimClient(sim, timeout=3)
+    client.login()
+    return client

@@ -16,13 +16,6 @@ NOT_QUEUEABLE = ("The operation cannot be queued because the server cannot be fo
                  "or it is not in a valid state.")
 
 
-@pytest.fixture
-def api(sim):
-    """A logged-in client; operations run fast where timing is not under test."""
-    sim.configure(op_duration=0.05, op_start_delay=0.0)
-    client = SimClient(sim)
-    client.login()
-    return client
 
 
 def claims_of(token):

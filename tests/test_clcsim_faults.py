@@ -14,12 +14,6 @@ LOGIN = "/v2/authentication/login"
 CREDENTIALS = {"username": "admin@acct", "password": "s3cret-Passw0rd"}
 
 
-@pytest.fixture
-def api(sim):
-    sim.configure(op_duration=0.05, op_start_delay=0.0)
-    client = SimClient(sim, timeout=3)
-    client.login()
-    return client
 
 
 def statuses(sim):
