@@ -74,7 +74,8 @@ def run(settings):
     notes = [
         "median of %d runs (wall time of the whole agent process); ratio: wall / limit; "
         "long operations: one run each, whose polling waste depends on where the operation "
-        "ends between two polls (at worst one poll interval + 1 RTT)" % settings.repeats,
+        "ends between two polls (at worst one poll interval + 2 RTT: the poll that sees it "
+        "done, then the confirming read)" % settings.repeats,
         "library status GET: fence_action reads the state before acting; justified, it "
         "answers 'Already OFF' for an off server without any POST (see section 2)",
         "power_wait defaults to 0 in the agent, so the library adds no sleep after on/off; "
