@@ -7,8 +7,8 @@ nothing more). A run's time above that limit splits into process start-up
 and exit, the library's status read before the POST, and polling (time the
 agent spends noticing that the operation is over)."""
 
-from common import (TARGET, new_token_dir, operation_seconds, request_kind, run_logged,
-                    start_sim)
+from common import (TARGET, BenchError, new_token_dir, operation_seconds, request_kind,
+                    run_logged, start_sim)
 from report import Row, Section
 
 SLACK = 0.5     # the goal: at most half a second above the limit
@@ -30,7 +30,10 @@ def protocol_span(requests):
 def library_read_seconds(requests):
     """Time of the server reads before the first power POST: the fencing
     library's status check, which the limit does not need."""
-    first_post = min(entry["time"] for entry in requests if request_kind(entry) == "POST")
+    posts = [entry["time"] for entry in requests if request_kind(entry) == "POST"]
+    if not posts:
+        raise BenchError("the agent fenced a started server without a power POST")
+    first_post = min(posts)
     return sum(entry["duration"] for entry in requests
                if request_kind(entry) == "GET" and entry["time"] < first_post)
 
