@@ -52,6 +52,15 @@ def argv_of(params):
     return args
 
 
+def run_as(mode, params, **kwargs):
+    """One agent run with `params` passed as pacemaker-fenced passes them
+    (mode "stdin", in the fencer's environment) or as an admin types them
+    ("argv"); kwargs go to run_agent."""
+    if mode == "stdin":
+        return run_agent(stdin=params, pacemaker=True, **kwargs)
+    return run_agent(argv_of(params), **kwargs)
+
+
 def closed_port_url(scheme="http"):
     """A loopback URL nobody listens on: connections are refused."""
     with socket.socket() as sock:
@@ -91,10 +100,7 @@ class Cell(object):
     def run(self, params=None):
         params = params or self.params
         try:
-            if self.mode == "stdin":
-                return run_agent(stdin=params, pacemaker=True, timeout=KILL_AFTER,
-                                 debug_file=self.debug_file)
-            return run_agent(argv_of(params), timeout=KILL_AFTER, debug_file=self.debug_file)
+            return run_as(self.mode, params, timeout=KILL_AFTER, debug_file=self.debug_file)
         except subprocess.TimeoutExpired as ex:
             return AgentResult(None, decoded(ex.stdout), decoded(ex.stderr), KILL_AFTER,
                                checks.read_text(self.debug_file))

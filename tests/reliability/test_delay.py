@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from agentrun import SENTINEL_PASSWORD, fencing_world, run_agent, stdin_params
+from agentrun import SENTINEL_PASSWORD, fencing_world, stdin_params
 
 from . import checks
-from .runner import PLUG, argv_of
+from .runner import PLUG, run_as
 
 DELAY = 2
 TIMEOUTS = {"power_timeout": "10", "shell_timeout": "5", "login_timeout": "2"}
@@ -24,10 +24,7 @@ def first_request_after(sim, tmp_path, action, mode):
     params = stdin_params(sim, str(tmp_path / "tokens"), PLUG, action,
                           delay=str(DELAY), **TIMEOUTS)
     started_at = time.time()
-    if mode == "stdin":
-        result = run_agent(stdin=params, pacemaker=True)
-    else:
-        result = run_agent(argv_of(params))
+    result = run_as(mode, params)
     requests = sim.requests()
     assert requests, result
     return requests[0]["time"] - started_at, result

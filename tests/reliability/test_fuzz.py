@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from agentrun import REPO, SENTINEL_PASSWORD, fencing_world, run_agent, stdin_params
+from agentrun import REPO, SENTINEL_PASSWORD, fencing_world, stdin_params
 
 from . import checks
 from .catalogue import LOGIN, OP_STATUS, SERVER
-from .runner import PLUG, argv_of
+from .runner import PLUG, run_as
 
 # Hypothesis caches Unicode tables on disk: keep them out of the source tree.
 set_hypothesis_home_dir(os.path.join(REPO, "build", "hypothesis"))
@@ -95,9 +95,7 @@ def fuzz_run(sim, tmp_path, params, mode="stdin"):
     params = dict(params, debug_file=debug_file, verbose="1")
     if os.path.exists(debug_file):
         os.unlink(debug_file)
-    if mode == "stdin":
-        return run_agent(stdin=params, pacemaker=True, debug_file=debug_file, timeout=KILL_AFTER)
-    return run_agent(argv_of(params), debug_file=debug_file, timeout=KILL_AFTER)
+    return run_as(mode, params, debug_file=debug_file, timeout=KILL_AFTER)
 
 
 def one_answer_fault(sim, path, method, status, body):
