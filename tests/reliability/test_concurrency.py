@@ -4,13 +4,12 @@ cache never torn, no power POST twice."""
 
 import json
 import os
-import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from agentrun import (AGENT, SENTINEL_PASSWORD, USERNAME, AgentResult, agent_env,
-                      stdin_params, stdin_text)
+from agentrun import SENTINEL_PASSWORD, USERNAME, run_agent, stdin_params
 from clcsim import generate_config
 
 from . import checks
@@ -20,25 +19,13 @@ FLEET = 32
 TIMEOUTS = {"power_timeout": "40", "shell_timeout": "10", "login_timeout": "5"}
 
 
-def run_together(param_sets, workdir, timeout=120):
-    """Start every agent before waiting for any (the Pacemaker way: stdin,
-    here from files so that no agent waits for its input)."""
-    procs = []
-    started = time.monotonic()
-    for number, params in enumerate(param_sets):
-        stdin_file = os.path.join(workdir, "stdin-%d" % number)
-        with open(stdin_file, "w") as f:
-            f.write(stdin_text(params))
-        with open(stdin_file) as stdin:
-            procs.append(subprocess.Popen([AGENT], stdin=stdin, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, universal_newlines=True,
-                                          env=agent_env(pacemaker=True)))
-    results = []
-    for proc, params in zip(procs, param_sets):
-        stdout, stderr = proc.communicate(timeout=timeout)
-        results.append(AgentResult(proc.returncode, stdout, stderr, time.monotonic() - started,
-                                   checks.read_text(params["debug_file"])))
-    return results
+def run_together(param_sets, timeout=120):
+    """Every agent at once, the Pacemaker way (stdin): one thread per run."""
+    def run(params):
+        return run_agent(stdin=params, pacemaker=True, timeout=timeout,
+                         debug_file=params["debug_file"])
+    with ThreadPoolExecutor(max_workers=len(param_sets)) as pool:
+        return list(pool.map(run, param_sets))
 
 
 @pytest.fixture
@@ -87,7 +74,7 @@ def tally_of(name, sim, tmp_path, results, false_off):
 def test_32_reboots_of_32_servers(fleet, tmp_path, record_run):
     plugs = server_ids(fleet)
     started_at = time.time()
-    results = run_together(fleet_params(fleet, tmp_path, plugs, "reboot"), str(tmp_path))
+    results = run_together(fleet_params(fleet, tmp_path, plugs, "reboot"))
     cycled = [checks.stopped_during(fleet.server(plug), started_at) for plug in plugs]
     tally = tally_of("concurrency: %d reboots of %d servers, one cold token cache" % (FLEET, FLEET),
                      fleet, tmp_path, results,
@@ -108,7 +95,7 @@ def test_32_reboots_of_32_servers(fleet, tmp_path, record_run):
 
 def test_32_status_of_one_server(fleet, tmp_path, record_run):
     plug = server_ids(fleet)[0]
-    results = run_together(fleet_params(fleet, tmp_path, [plug] * FLEET, "status"), str(tmp_path))
+    results = run_together(fleet_params(fleet, tmp_path, [plug] * FLEET, "status"))
     tally = tally_of("concurrency: %d status of one server, one cold token cache" % FLEET,
                      fleet, tmp_path, results, [r.rc == 2 for r in results])
     record_run(tally.record(), kind="concurrency")
