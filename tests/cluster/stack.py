@@ -388,6 +388,8 @@ class SimulatorProcess(object):
         self.clear_requests()
 
 
+# A plain HTTP proxy on loopback that logs each request (the reliability
+# suite runs one on the host with the same configuration).
 TINYPROXY_CONF = """\
 Port {port}
 Listen 127.0.0.1

@@ -2,11 +2,13 @@
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
-import time
 
 import pytest
+
+from cluster.stack import TINYPROXY_CONF, wait_until
 
 from . import report
 from .runner import closed_port_url
@@ -24,29 +26,20 @@ def record_run(request):
     return record
 
 
-TINYPROXY_CONFIG = """\
-Port {port}
-Listen 127.0.0.1
-Timeout 10
-Allow 127.0.0.1
-MaxClients 100
-LogLevel Error
-"""
-
-
 @pytest.fixture(scope="session")
 def proxy_url():
-    """A private tinyproxy on a free loopback port (never the system one)."""
+    """A private tinyproxy on a free loopback port (never the system one),
+    configured as the cluster tests' one."""
     workdir = tempfile.mkdtemp(prefix="reliability-proxy-")
     url = closed_port_url()
     port = int(url.rsplit(":", 1)[1])
     config = os.path.join(workdir, "tinyproxy.conf")
     with open(config, "w") as f:
-        f.write(TINYPROXY_CONFIG.format(port=port))
+        f.write(TINYPROXY_CONF.format(port=port, log=os.path.join(workdir, "access.log")))
     proc = subprocess.Popen(["tinyproxy", "-d", "-c", config],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for_port(port)
+        wait_until(lambda: accepts_connections(port), 10, interval=0.05, what="tinyproxy")
         yield url
     finally:
         proc.terminate()
@@ -54,14 +47,9 @@ def proxy_url():
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def wait_for_port(port, seconds=10):
-    import socket
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+def accepts_connections(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
