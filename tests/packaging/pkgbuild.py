@@ -5,6 +5,10 @@ import subprocess
 
 from agentrun import REPO
 
+METADATA = os.path.join(REPO, "tests", "data", "metadata", "fence_clc.xml")
+# How pcs and the man page introduce the agent (its shortdesc).
+SHORTDESC = "fence_clc - Fence agent for CenturyLink Cloud (CLC)"
+
 
 def run_make(*args):
     """make TARGET VAR=value... in the repository; fails the test with the

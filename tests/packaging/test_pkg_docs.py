@@ -8,9 +8,8 @@ import os
 import pytest
 
 from agentrun import AGENT, REPO, run_agent
-from pkgbuild import run
+from pkgbuild import METADATA, run
 
-METADATA = os.path.join(REPO, "tests", "data", "metadata", "fence_clc.xml")
 RNG = "/usr/share/cluster/relaxng/metadata.rng"
 README = os.path.join(REPO, "README.md")
 OPTIONS_TABLE = os.path.join(REPO, "tools", "options_table.py")

@@ -4,7 +4,7 @@ fence agents of the distribution live, honouring DESTDIR and PREFIX."""
 import os
 import stat
 
-from pkgbuild import files_under, run, run_make
+from pkgbuild import SHORTDESC, files_under, run, run_make
 
 AGENT_PATH = "usr/sbin/fence_clc"
 MAN_PATH = "usr/share/man/man8/fence_clc.8"
@@ -45,7 +45,7 @@ def test_man_page_renders_without_warnings(installed_tree):
                env=dict(os.environ, MANWIDTH="80"))
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     page = " ".join(proc.stdout.split())
-    assert "fence_clc - Fence agent for CenturyLink Cloud (CLC)" in page
+    assert SHORTDESC in page
     for section in ("DESCRIPTION", "PARAMETERS", "ACTIONS", "STDIN PARAMETERS"):
         assert "\n%s\n" % section in proc.stdout
     for option in ("--api-url=[url]", "--token-file=[path]", "-s, --switch=[id]",

@@ -6,11 +6,7 @@ import os
 
 import pytest
 
-from agentrun import REPO
-from pkgbuild import run
-
-METADATA = os.path.join(REPO, "tests", "data", "metadata", "fence_clc.xml")
-SHORTDESC = "fence_clc - Fence agent for CenturyLink Cloud (CLC)"
+from pkgbuild import METADATA, SHORTDESC, run
 
 # Run a command with ROOT/usr/sbin laid over /usr/sbin, from / so that any
 # user may run it.
