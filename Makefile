@@ -40,9 +40,11 @@ demo: deps
 test:
 	$(PYTEST) -n 4 --dist loadgroup tests
 
+## test-fast: everything but the tests that start Pacemaker daemons
 test-fast:
 	$(PYTEST) -n 4 -m "not cluster" tests
 
+## test-cluster: only the tests that start Pacemaker/Corosync daemons (root)
 test-cluster:
 	$(PYTEST) -m cluster tests
 
@@ -55,17 +57,19 @@ test-twonode:
 reliability:
 	$(PYTEST) -n 4 tests/reliability
 
+## bench: time to fence, requests, start-up, scale, concurrency as ratios
+## (about 70 s; not part of test, which runs a smoke version of it)
 bench:
 	$(PYTHON) bench/run_bench.py
 
 ## check: metadata schema and drift, README options, Python 3.6 syntax, lint
 check: .tools/bin/vermin
 	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && \
-	echo "metadata: valid and equal to tests/data/metadata/fence_clc.xml" && \
 	$(PYTHON) ./fence_clc -o metadata > "$$tmp" && \
 	xmllint --noout --relaxng $(RNG) "$$tmp" && \
-	diff -u tests/data/metadata/fence_clc.xml "$$tmp" || \
-	{ echo "metadata differs: review it, then run 'make metadata'"; exit 1; }
+	{ diff -u tests/data/metadata/fence_clc.xml "$$tmp" || \
+	  { echo "metadata differs: review it, then run 'make metadata'"; exit 1; }; } && \
+	echo "metadata: valid and equal to tests/data/metadata/fence_clc.xml"
 	$(PYTHON) tools/options_table.py --check README.md
 	.tools/bin/vermin -q --no-tips --target=3.6- --violations fence_clc
 	$(PYTHON) -m pyflakes $(wildcard fence_clc clcsim tests tools demo bench)
@@ -110,5 +114,5 @@ rpm:
 	packaging/build-rpm "$(VERSION)" $(BUILDDIR)/rpm $(DISTDIR)
 
 clean:
-	rm -rf fence_clc.8 .metadata.xml build dist .pytest_cache
+	rm -rf fence_clc.8 build dist .pytest_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
