@@ -27,7 +27,7 @@ libc = ctypes.CDLL(None, use_errno=True)
 
 
 def mount(source, target, fstype, options="", flags=0):
-    """mount(2) directly: no helper that writes to /run behind our back."""
+    """mount(2) directly: mount(8) would write to /run behind our back."""
     if libc.mount(source.encode(), target.encode(), fstype.encode(), flags,
                   options.encode() or None) != 0:
         errno = ctypes.get_errno()

@@ -1,4 +1,4 @@
-"""Helpers of the packaging tests: run the Makefile's targets, look at trees."""
+"""Shared by the packaging tests: run the Makefile's targets, look at trees."""
 
 import os
 import subprocess
