@@ -45,14 +45,29 @@ def test_private_state_and_agent_stay_inside():
     assert host_listing() == before
 
 
+def host_pids_in_pid_namespace_of(pid, command):
+    """Host pids of the processes named `command` in the PID namespace of `pid`."""
+    namespace = os.readlink("/proc/%d/ns/pid" % pid)
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/comm" % entry) as comm:
+                if comm.read().strip() == command and \
+                        os.readlink("/proc/%s/ns/pid" % entry) == namespace:
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            pass  # not a process, or gone meanwhile
+    return found
+
+
 def test_stop_kills_what_runs_inside_and_removes_the_workdir():
     ns = Namespace().start()
-    sleeper = ns.spawn("sleeper", "sleep", "600")
+    ns.spawn("sleeper", "sleep", "600")
     workdir = ns.workdir
-    inner = ns.run("pgrep", "-x", "sleep").stdout.split()
-    assert inner, "sleep did not start"
+    wait_until(lambda: host_pids_in_pid_namespace_of(ns.pid, "sleep"), 10, what="sleep inside")
+    (sleeper,) = host_pids_in_pid_namespace_of(ns.pid, "sleep")
     ns.stop()
-    assert sleeper.poll() is not None
+    wait_until(lambda: not alive(sleeper), 10, what="the sleep inside to end")
     assert not os.path.exists(workdir)
 
 
