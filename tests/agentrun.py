@@ -17,6 +17,9 @@ USERNAME = "fencer@acct"
 
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
 
+# Simulator timing for tests: power operations that take 0.35 s in all.
+FAST_TIMING = {"op_duration": 0.3, "op_start_delay": 0.05}
+
 
 class AgentResult(object):
     def __init__(self, rc, stdout, stderr, seconds, debug_text=""):

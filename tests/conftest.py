@@ -11,12 +11,11 @@ if REPO not in sys.path:
 
 from clcsim import Simulator  # noqa: E402  (needs the repo root on sys.path)
 from clcsim.client import SimClient  # noqa: E402
+from agentrun import FAST_TIMING  # noqa: E402
 
 # The reliability matrix's report: loaded here so that the controller process
 # of a parallel run (which reads only this conftest) prints it.
 pytest_plugins = ["reliability.report"]
-
-FAST_TIMING = {"op_duration": 0.3, "op_start_delay": 0.05}
 
 
 @pytest.fixture

@@ -10,16 +10,14 @@ import pytest
 
 from agentrun import (REPO, SENTINEL_PASSWORD, TRACEBACK, USERNAME, cli_args,
                       fencing_world, run_agent, secrets_found, stdin_params)
-from clcsim import Simulator
 
 WEB = "UC1ACCTWEB01"
 FAST = ["--power-timeout", "5", "--shell-timeout", "3", "--login-timeout", "2"]
 
 
 @pytest.fixture
-def clc():
-    with Simulator(config=fencing_world(), op_duration=0.3, op_start_delay=0.05) as sim:
-        yield sim
+def clc(sim_factory):
+    return sim_factory(config=fencing_world())
 
 
 @pytest.fixture
@@ -410,9 +408,8 @@ def test_persistent_500_fails_after_bounded_retries(clc, token_dir):
 # ---------------------------------------------------------------- TLS
 
 @pytest.fixture
-def clc_tls():
-    with Simulator(config=fencing_world(), tls=True, op_duration=0.3) as sim:
-        yield sim
+def clc_tls(sim_factory):
+    return sim_factory(config=fencing_world(), tls=True)
 
 
 def tls_args(sim, token_dir, extra=()):

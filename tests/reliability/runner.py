@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 
-from agentrun import (SENTINEL_PASSWORD, AgentResult, fencing_world, run_agent,
+from agentrun import (FAST_TIMING, SENTINEL_PASSWORD, AgentResult, fencing_world, run_agent,
                       stdin_params)
 from clcsim import Simulator
 
@@ -30,7 +30,6 @@ TIMEOUT_PARAMS = {"power_timeout": str(POWER_TIMEOUT), "shell_timeout": str(SHEL
 PHASES = {"on": 3, "off": 3, "reboot-onoff": 5, "reboot-cycle": 5}
 STARTUP_SLACK = 3.0  # process start on a loaded 2-core machine
 KILL_AFTER = 45.0    # a run still going then is a hang beyond doubt
-SIM_TIMING = {"op_duration": 0.3, "op_start_delay": 0.05}
 ARGV_NAMES = {"login": "--username", "passwd": "--password", "port": "--plug"}
 FLAGS = ("verbose",)
 
@@ -130,7 +129,7 @@ def run_cell(fault, action, mode, workdir, proxy_url=None):
     """Run one (fault, action, input mode) cell; returns its record."""
     world = fencing_world()
     server_ids = [server["id"] for server in world["servers"]]
-    sim_options = dict(SIM_TIMING, **fault.sim_options)
+    sim_options = dict(FAST_TIMING, **fault.sim_options)
     sim = Simulator(config=world, **sim_options).start()
     try:
         cell = Cell(sim, action, mode, workdir, proxy_url)
