@@ -3,6 +3,7 @@ options on the command line or as key=value lines on standard input."""
 
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -50,6 +51,14 @@ def agent_env(pacemaker=False, extra=None):
         env["PCMK_service"] = "pacemaker-fenced"
     env.update(extra or {})
     return env
+
+
+def closed_port_url(scheme="http"):
+    """A loopback URL nobody listens on: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return "%s://127.0.0.1:%d" % (scheme, port)
 
 
 def stdin_text(params):

@@ -1,7 +1,12 @@
 """Shared pytest fixtures: a CLC v2 API simulator per test."""
 
+import collections
 import os
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -11,7 +16,8 @@ if REPO not in sys.path:
 
 from clcsim import Simulator  # noqa: E402  (needs the repo root on sys.path)
 from clcsim.client import SimClient  # noqa: E402
-from agentrun import FAST_TIMING  # noqa: E402
+from agentrun import FAST_TIMING, closed_port_url  # noqa: E402
+from cluster.stack import TINYPROXY_CONF, wait_until  # noqa: E402
 
 # The reliability matrix's report: loaded here so that the controller process
 # of a parallel run (which reads only this conftest) prints it.
@@ -50,3 +56,36 @@ def api(sim):
     client = SimClient(sim, timeout=3)
     client.login()
     return client
+
+
+Proxy = collections.namedtuple("Proxy", "url access_log")
+
+
+@pytest.fixture(scope="session")
+def loopback_proxy():
+    """A private tinyproxy on a free loopback port (never the system one),
+    configured as the cluster tests' one; its access log shows what passed."""
+    workdir = tempfile.mkdtemp(prefix="fence-clc-proxy-")
+    url = closed_port_url()
+    port = int(url.rsplit(":", 1)[1])
+    access_log = os.path.join(workdir, "access.log")
+    config = os.path.join(workdir, "tinyproxy.conf")
+    with open(config, "w") as f:
+        f.write(TINYPROXY_CONF.format(port=port, log=access_log))
+    proc = subprocess.Popen(["tinyproxy", "-d", "-c", config],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: accepts_connections(port), 10, interval=0.05, what="tinyproxy")
+        yield Proxy(url, access_log)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def accepts_connections(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True

@@ -3,12 +3,11 @@ fencing library, the CLC simulator over real HTTP(S)."""
 
 import json
 import os
-import socket
 import subprocess
 
 import pytest
 
-from agentrun import (REPO, SENTINEL_PASSWORD, TRACEBACK, USERNAME, cli_args,
+from agentrun import (REPO, closed_port_url, SENTINEL_PASSWORD, TRACEBACK, USERNAME, cli_args,
                       fencing_world, run_agent, secrets_found, stdin_params)
 
 WEB = "UC1ACCTWEB01"
@@ -345,14 +344,8 @@ def test_unknown_account(clc, token_dir):
     assert_one_clear_error(agent(clc, token_dir, "status", extra=["-y", "NOPE"]), "account")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_api_unreachable(token_dir):
-    url = "http://127.0.0.1:%d" % free_port()
+    url = closed_port_url()
     result = run_agent(["-o", "status", "--api-url", url, "-l", USERNAME, "-p", SENTINEL_PASSWORD,
                         "-n", WEB, "--token-file", "none"] + FAST)
     assert_one_clear_error(result, "cannot connect", "api_url")
@@ -365,7 +358,7 @@ def test_dns_failure(token_dir):
 
 
 def test_proxy_refused(clc, token_dir):
-    proxy = "http://127.0.0.1:%d" % free_port()
+    proxy = closed_port_url()
     result = agent(clc, token_dir, "status", extra=["--proxy", proxy])
     assert_one_clear_error(result, "proxy")
     assert clc.requests() == []
@@ -430,6 +423,16 @@ def test_tls_with_the_ca_trusted(clc_tls, token_dir):
 def test_tls_insecure_when_asked(clc_tls, token_dir):
     result = run_agent(tls_args(clc_tls, token_dir, ["--ssl-insecure"]))
     assert result.rc == 0, result
+
+
+def test_tls_through_a_proxy_tunnel_is_verified_end_to_end(clc_tls, token_dir, loopback_proxy):
+    args = tls_args(clc_tls, token_dir, ["--cacert", clc_tls.ca_file, "-x", loopback_proxy.url,
+                                         "-o", "off"])
+    result = run_agent(args)
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Powered OFF"), result
+    assert clc_tls.server(WEB)["powerState"] == "stopped"
+    with open(loopback_proxy.access_log) as log:
+        assert "CONNECT 127.0.0.1:%d" % clc_tls.port in log.read()
 
 
 # ---------------------------------------------------------------- secrets
@@ -538,7 +541,7 @@ def test_names_that_would_change_the_url_are_refused_clearly(clc, token_dir, opt
 
 def test_status_link_to_another_host_is_followed_on_the_configured_api(clc, token_dir):
     """CLC's links are followed by their path: the token never leaves api_url's host."""
-    url = "http://127.0.0.1:%d" % free_port()  # nothing listens there
+    url = closed_port_url()  # nothing listens there
     clc.add_fault("body", path="/servers/powerOff", count=1, body=json.dumps([{
         "server": WEB.lower(), "isQueued": True,
         "links": [{"rel": "status", "href": url + "/v2/operations/acct/status/uc1-1"}]}]))

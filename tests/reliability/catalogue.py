@@ -5,9 +5,9 @@ Every other cell must succeed (and tell the truth)."""
 import json
 import os
 
-from agentrun import SENTINEL_PASSWORD
+from agentrun import SENTINEL_PASSWORD, closed_port_url
 
-from .runner import ACTIONS, FAIL, OK, PLUG, POWER_ACTIONS, closed_port_url
+from .runner import ACTIONS, FAIL, OK, PLUG, POWER_ACTIONS
 
 API_CALLS = r"^/v2/(servers|datacenters|groups|operations)/"
 READS = r"^/v2/(servers|datacenters|groups)/"

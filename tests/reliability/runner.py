@@ -3,7 +3,6 @@ started the way Pacemaker (stdin) or an admin (argv) starts it, and a record
 of what really happened."""
 
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -58,14 +57,6 @@ def run_as(mode, params, **kwargs):
     if mode == "stdin":
         return run_agent(stdin=params, pacemaker=True, **kwargs)
     return run_agent(argv_of(params), **kwargs)
-
-
-def closed_port_url(scheme="http"):
-    """A loopback URL nobody listens on: connections are refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return "%s://127.0.0.1:%d" % (scheme, port)
 
 
 def stop_soon(sim):
