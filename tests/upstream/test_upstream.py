@@ -291,3 +291,4 @@ def test_fence_testing_reports_a_failing_agent(tree, installed, sim_factory):
     device = write_device(tree, installed, sim, password="wrong-Passw0rd")
     verdicts, output = run_scenario(tree, installed, device, "status", "longopt")
     assert verdicts == ["FAILED"], output
+    assert "TEST INFO: status returns 1\n" in output  # the agent's "login rejected"
