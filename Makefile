@@ -127,7 +127,7 @@ upstream:
 
 ## test-upstream: that patch applied to upstream's tree, built, checked with
 ## its make check, installed and run against the simulator, also by its
-## scenario runner (about 3 min; logs in build/test-upstream)
+## scenario runner (about 2 min; logs in build/test-upstream)
 test-upstream:
 	$(PYTEST) tests/upstream
 

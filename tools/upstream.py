@@ -263,7 +263,8 @@ def make_patch(tarball, out, python, author, workdir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=os.path.join(REPO, "build", "upstream"))
+    parser.add_argument("--out", default=os.path.join(REPO, "build", "upstream"),
+                        help="directory for the patch (emptied first; default build/upstream)")
     parser.add_argument("--tarball", default=os.environ.get("FENCE_AGENTS_TARBALL", TARBALL),
                         help="fence-agents source archive (env FENCE_AGENTS_TARBALL)")
     parser.add_argument("--python", default="/usr/bin/python3",
