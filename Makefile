@@ -14,10 +14,11 @@ RNG      := /usr/share/cluster/relaxng/metadata.rng
 DEB_DEPS := fence-agents python3-pycurl python3-pytest python3-pytest-xdist \
 	python3-hypothesis python3-pyflakes python3-venv libxml2-utils xsltproc \
 	openssl curl pacemaker corosync pcs tinyproxy iproute2 util-linux procps \
-	dpkg-dev fakeroot rpm
+	dpkg-dev fakeroot rpm \
+	autoconf automake libtool pkgconf gcc make git python3-configobj
 
 .PHONY: all deps demo test test-fast test-cluster test-twonode reliability bench check \
-	metadata man install uninstall deb rpm clean
+	metadata man install uninstall deb rpm upstream test-upstream clean
 
 all: check
 
@@ -36,17 +37,20 @@ deps:
 demo: deps
 	$(PYTHON) demo/run_demo.py
 
+# tests/upstream builds ClusterLabs' tree: its own target, test-upstream.
+TESTS    := tests --ignore=tests/upstream
+
 ## test: every test (unit, agent, simulator, reliability, Pacemaker, packaging)
 test:
-	$(PYTEST) -n 4 --dist loadgroup tests
+	$(PYTEST) -n 4 --dist loadgroup $(TESTS)
 
 ## test-fast: everything but the tests that start Pacemaker daemons
 test-fast:
-	$(PYTEST) -n 4 -m "not cluster" tests
+	$(PYTEST) -n 4 -m "not cluster" $(TESTS)
 
 ## test-cluster: only the tests that start Pacemaker/Corosync daemons (root)
 test-cluster:
-	$(PYTEST) -m cluster tests
+	$(PYTEST) -m cluster $(TESTS)
 
 ## test-twonode: two nodes fence each other's VM (split brain); prints the timings
 test-twonode:
@@ -112,6 +116,20 @@ deb: fence_clc.8
 
 rpm:
 	packaging/build-rpm "$(VERSION)" $(BUILDDIR)/rpm $(DISTDIR)
+
+## upstream: build/upstream/0001-fence_clc-new-fence-agent.patch, the agent as
+## a pull request to ClusterLabs fence-agents (needs ../shared/upstream;
+## configures and builds upstream's tree for its metadata, about 30 s)
+UPSTREAM_AUTHOR ?= $(MAINTAINER)
+upstream:
+	$(PYTHON) tools/upstream.py --out build/upstream --python $(PYTHON) \
+		--author "$(UPSTREAM_AUTHOR)"
+
+## test-upstream: that patch applied to upstream's tree, built, checked with
+## its make check, installed and run against the simulator, also by its
+## scenario runner (about 2 min; logs in build/test-upstream)
+test-upstream:
+	$(PYTEST) tests/upstream
 
 clean:
 	rm -rf fence_clc.8 build dist .pytest_cache
