@@ -1,6 +1,7 @@
 """HTTP(S) transport: the threaded server, the request handler, and how each
 transport fault misbehaves on the wire."""
 
+import gzip
 import socket
 import struct
 import sys
@@ -14,6 +15,8 @@ from .api import Request, Response, bearer_token, message
 from .faults import TRANSPORT_KINDS
 
 ADMIN_PREFIX = "/_sim/"
+JSON_TYPE = "application/json; charset=utf-8"
+ANSWER_HEADERS = {"Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "-1"}
 DEFAULT_FAULT_MESSAGES = {
     400: "The request is invalid.",
     401: "Authorization has been denied for this request.",
@@ -156,13 +159,21 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         return response
 
     def _send(self, response, cut_half=False):
-        """Send a response, or only half its body (the header still promises all of it)."""
+        """Send a response with CLC's headers, or only half its body (the
+        header still promises all of it). An empty body has no Content-Type;
+        a body is gzipped when the client accepts gzip."""
         payload = response.payload()
+        headers = dict(ANSWER_HEADERS)
+        if payload:
+            headers["Content-Type"] = JSON_TYPE
+            if "gzip" in (self.headers.get("Accept-Encoding") or "").lower():
+                payload = gzip.compress(payload)
+                headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+        headers.update(response.headers)
+        headers["Content-Length"] = str(len(payload))
         self._log_outcome(response.status)
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in response.headers.items():
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload[:len(payload) // 2] if cut_half else payload)

@@ -12,7 +12,7 @@ from .api import Api
 from .faults import FaultRegistry
 from .httpd import SimHTTPServer
 from .requestlog import RequestLog
-from .state import State, Timing
+from .state import Behaviour, State, Timing
 from .tokens import TokenIssuer
 from .world import default_config
 
@@ -20,11 +20,14 @@ from .world import default_config
 class Simulator:
     def __init__(self, config=None, tls=False, latency=0.0, op_duration=0.5, op_start_delay=0.05,
                  record_lag=0.0, token_ttl=14 * 86400, host="127.0.0.1", port=0,
-                 on_power_change=None):
+                 on_power_change=None, behaviour=None):
         self.timing = Timing()
         self.timing.update(latency=latency, op_duration=op_duration,
                            op_start_delay=op_start_delay, record_lag=record_lag)
-        self.state = State(default_config() if config is None else config, self.timing)
+        config = default_config() if config is None else config
+        self.behaviour = Behaviour()
+        self.behaviour.update(**dict(config.get("options") or {}, **(behaviour or {})))
+        self.state = State(config, self.timing, self.behaviour)
         self.tokens = TokenIssuer(token_ttl)
         self.faults = FaultRegistry()
         self.log = RequestLog()
@@ -157,12 +160,17 @@ class Simulator:
     def issued_tokens(self):
         return self.tokens.issued()
 
-    def configure(self, token_ttl=None, **timing):
-        """Change latency, op_duration, op_start_delay, record_lag, op_result, token_ttl."""
+    def configure(self, token_ttl=None, **settings):
+        """Change timing (latency, op_duration, op_start_delay, record_lag,
+        op_result), token_ttl, and Behaviour fields (answer_order, ...)."""
+        behaviour = {name: settings.pop(name) for name in list(settings)
+                     if name in Behaviour.__dataclass_fields__}
         with self.state.lock:
-            self.timing.update(**timing)
+            self.timing.update(**settings)
+            self.behaviour.update(**behaviour)
         if token_ttl is not None:
             self.tokens.ttl = float(token_ttl)
 
     def timing_settings(self):
-        return dict(dataclasses.asdict(self.timing), token_ttl=self.tokens.ttl)
+        return dict(dataclasses.asdict(self.timing), token_ttl=self.tokens.ttl,
+                    **dataclasses.asdict(self.behaviour))
