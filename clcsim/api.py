@@ -8,12 +8,12 @@ import re
 from typing import NamedTuple
 from urllib.parse import parse_qs, unquote
 
-from .faults import OPERATION_KINDS
 from .state import POWER_OPERATIONS
 
 # The roles of the recorded logins (an account administrator).
 ROLES = ("AccountAdmin", "AccountViewer", "BillingAdmin", "DNSManager", "NetworkAdmin",
          "SecurityAdmin", "ServerAdmin", "ServerOperator")
+SERVER_ERROR = "An error has occurred."
 UNAUTHORIZED = "Authorization has been denied for this request."
 BAD_CREDENTIALS = "We didn't recognize the username or password you entered. Please try again."
 FORBIDDEN = "You do not have permission to access account '%s'."
@@ -147,10 +147,8 @@ class Api:
             response.log_body = logged
             return response
 
-        def take_fault():
-            return self.faults.take(request.method, request.path, OPERATION_KINDS)
-
-        answers = self.state.queue_operation(alias, name, server_ids, take_fault)
+        answers = self.state.queue_operation(
+            alias, name, server_ids, lambda: self.faults.take_operation(request.method, request.path))
         return Response(200, answers, log_body=logged)
 
     def operation_status(self, request, alias, status_id):

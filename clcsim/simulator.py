@@ -30,6 +30,10 @@ class Simulator:
         self.state = State(config, self.timing, self.behaviour)
         self.tokens = TokenIssuer(token_ttl)
         self.faults = FaultRegistry()
+        # The fault API is the registry's own: add_fault(kind, path=None, method=None,
+        # count=None, **params) -> id, remove_fault(id), clear_faults() (releases hangs).
+        self.add_fault, self.remove_fault, self.clear_faults = \
+            self.faults.add, self.faults.remove, self.faults.clear
         self.log = RequestLog()
         self.api = Api(self.state, self.tokens, self.faults)
         self.admin = Admin(self)
@@ -42,8 +46,6 @@ class Simulator:
         self._httpd = None
         self._threads = []
         self._stopping = threading.Event()
-        self._hang_lock = threading.Lock()
-        self._hang_release = threading.Event()
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -69,7 +71,7 @@ class Simulator:
         if self._httpd is None:
             return
         self._stopping.set()
-        self.hang_release_event().set()
+        self.faults.release_hangs()
         self.state.wake_ticker()
         self.state.notifications.put(None)
         self._httpd.shutdown()
@@ -126,25 +128,6 @@ class Simulator:
 
     def server_count(self):
         return len(self.state.servers)
-
-    # -- faults -------------------------------------------------------------
-
-    def add_fault(self, kind, path=None, method=None, count=None, **params):
-        return self.faults.add(kind, path=path, method=method, count=count, **params)
-
-    def remove_fault(self, fault_id):
-        return self.faults.remove(fault_id)
-
-    def clear_faults(self):
-        """Drop every fault and let go of every hanging request."""
-        self.faults.clear()
-        with self._hang_lock:
-            released, self._hang_release = self._hang_release, threading.Event()
-        released.set()
-
-    def hang_release_event(self):
-        with self._hang_lock:
-            return self._hang_release
 
     # -- requests, tokens, timing ------------------------------------------
 

@@ -355,10 +355,8 @@ class State:
                        account=alias.upper(), name=name, start_at=start,
                        end_at=start + timing.op_duration, result=timing.op_result,
                        record_lag=timing.record_lag)
-        if fault is not None and fault.kind == "op_fail":
-            op.result = "failed"
-        elif fault is not None and fault.kind == "op_stuck":
-            op.result = None
+        if fault is not None:
+            op.result = fault.operation_result
         self.operations[op.id] = op
         return op
 
