@@ -44,7 +44,7 @@ def server_json(srv, in_listing=False):
 
 def _server_details(srv, in_listing):
     """None (no block), the partial block of listings, or the full block."""
-    if not srv["details"] or srv["status"] in ("underConstruction", "deleted"):
+    if not srv["details"] or srv["status"] == "underConstruction":
         return None
     dormant = srv["status"] in PARTIAL_IN_LISTINGS
     if dormant and in_listing:

@@ -234,6 +234,17 @@ def test_detailed_group_inlines_servers_and_no_server_links(api, sim):
         assert servers[name]["details"] == {"powerState": "stopped", "storageGB": 60}
 
 
+def test_queued_for_delete_details_are_full_or_absent(api, sim):
+    """CLC listed queuedForDelete servers with full details (started or paused) or none."""
+    sim.set_server("UC1ACCTWEB01", status="queuedForDelete", powerState="paused")
+    sim.set_server("UC1ACCTWEB02", status="queuedForDelete", details=False)
+    root = api.get("/v2/groups/ACCT/%s?serverDetail=detailed" % root_groups(api)[0]).json()
+    servers = {srv["name"]: srv for group in flatten(root) for srv in group["servers"]}
+    assert servers["UC1ACCTWEB01"]["details"]["powerState"] == "paused"
+    assert "cpu" in servers["UC1ACCTWEB01"]["details"]
+    assert "details" not in servers["UC1ACCTWEB02"]
+
+
 def test_archived_server_read_alone_has_full_details_without_compute(api):
     details = api.server("UC1ACCTOLD01").json()["details"]
     assert (details["powerState"], details["cpu"], details["memoryMB"], details["hostName"]) == (
