@@ -73,11 +73,14 @@ def default_config():
     web_prod = group("Web Production", "ACCT", "uc1", web["id"])
 
     def server(name, grp, description):
-        if grp is None:  # placed by status: Archive or Default Group
-            return {"id": name, "name": name, "description": description}
         return {"id": name, "name": name, "description": description,
                 "account": grp["account"], "group": grp["id"],
                 "datacenter": grp["datacenter"]}
+
+    def dormant(name, status, description):
+        """A stopped ACCT server in UC1 that its status places in the Archive group."""
+        return {"id": name, "name": name, "description": description, "account": "ACCT",
+                "datacenter": "uc1", "status": status, "powerState": "stopped"}
 
     return {
         "accounts": [
@@ -96,11 +99,8 @@ def default_config():
             server("VA1ACCTAPP02", apps, "Application node 2"),
             server("UC1SUBAWEB01", suba_web, "Sub-account web node 1"),
             server("UC1SUBAWEB02", suba_web, "Sub-account web node 2"),
-            # In UC1's Archive group, with the partial details CLC listed for them.
-            dict(server("UC1ACCTOLD01", None, "Archived web node"), account="ACCT", datacenter="uc1",
-                 status="archived", powerState="stopped"),
-            dict(server("UC1ACCTOLD02", None, "Web node being restored"), account="ACCT", datacenter="uc1",
-                 status="queuedForRestore", powerState="stopped"),
+            dormant("UC1ACCTOLD01", "archived", "Archived web node"),
+            dormant("UC1ACCTOLD02", "queuedForRestore", "Web node being restored"),
         ],
     }
 
