@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from clcsim import Simulator
+from clcsim import Simulator, default_config
 from clcsim.client import SimClient
 from cluster.stack import wait_until
 
@@ -298,6 +298,13 @@ def test_behaviour_options_give_the_other_recorded_variants(api, sim):
     answers = api.power("powerOff", ["UC1ACCTWEB01", "UC1ACCTWEB02"]).json()
     assert [a["server"] for a in answers] == ["uc1acctweb01", "uc1acctweb02"]
     assert api.server("UC1ACCTWEB01", token="garbage").json() == {"message": UNAUTHORIZED}
+
+
+def test_config_file_options_set_the_behaviour(sim_factory):
+    sim = sim_factory(config=dict(default_config(), options={"unauthorized_body": "message"}))
+    assert SimClient(sim).server("UC1ACCTWEB01", token="garbage").json() == {"message": UNAUTHORIZED}
+    with pytest.raises(ValueError):
+        sim_factory(config=dict(default_config(), options={"answer_order": "sorted"}))
 
 
 def test_operation_id_names_the_servers_data_center(sim_factory):

@@ -276,6 +276,8 @@ def test_control_endpoint_config_and_health(api, sim):
     assert final_status(api, failed, 0.2) == "failed"
     assert control(sim, "POST", "/_sim/config", {"op_result": "maybe"}).status == 400
     assert control(sim, "POST", "/_sim/config", {"warp": 9}).status == 400
+    assert control(sim, "POST", "/_sim/config", {"answer_order": "request"}).json()["answer_order"] == "request"
+    assert control(sim, "POST", "/_sim/config", {"answer_order": "sorted"}).status == 400
     health = control(sim, "GET", "/_sim/health").json()
     assert health["status"] == "ok" and health["servers"] == 9 and health["url"] == sim.url
     assert control(sim, "GET", "/_sim/nothing").status == 404
