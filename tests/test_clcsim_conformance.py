@@ -16,7 +16,6 @@ import re
 
 import pytest
 
-from clcsim.client import SimClient
 from cluster.stack import wait_until
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "clc-recordings", "exchanges.json")

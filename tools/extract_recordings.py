@@ -19,7 +19,6 @@ import gzip
 import json
 import os
 import posixpath
-import re
 import subprocess
 import sys
 
