@@ -558,3 +558,14 @@ def test_reboot_whose_power_on_fails_still_fences_and_says_why(clc, token_dir):
     assert (result.rc, result.stdout.strip()) == (0, "Success: Rebooted"), result
     assert "powerOn of server %s failed" % WEB in result.stderr
     assert clc.server(WEB)["powerState"] == "stopped"
+
+
+def test_a_reboot_ends_within_one_power_timeout(clc, token_dir):
+    """One deadline per action: a slow off and a stuck on share power_timeout
+    (README: a reboot ends within power_timeout + 1 s); the node was fenced."""
+    clc.configure(record_lag=2.0)
+    clc.add_fault("op_stuck", path="/servers/powerOn")
+    result = agent(clc, token_dir, "reboot", extra=["--power-timeout", "3"], pacemaker=True)
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Rebooted"), result
+    assert clc.server(WEB)["powerState"] == "stopped"
+    assert result.seconds < 3 + 1 + 0.8, result
