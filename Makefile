@@ -14,10 +14,10 @@ RNG      := /usr/share/cluster/relaxng/metadata.rng
 DEB_DEPS := fence-agents python3-pycurl python3-pytest python3-pytest-xdist \
 	python3-hypothesis python3-pyflakes python3-venv libxml2-utils xsltproc \
 	openssl curl pacemaker corosync pcs tinyproxy iproute2 util-linux procps \
-	dpkg-dev fakeroot rpm
+	dpkg-dev fakeroot rpm mmdebstrap libcurl4-openssl-dev libssl-dev gcc
 
 .PHONY: all deps demo test test-fast test-cluster test-twonode reliability bench check \
-	metadata man install uninstall deb rpm clean
+	metadata man install uninstall deb rpm clean test-platforms
 
 all: check
 
@@ -51,6 +51,12 @@ test-cluster:
 ## test-twonode: two nodes fence each other's VM (split brain); prints the timings
 test-twonode:
 	$(PYTEST) -rP tests/twonode
+
+## test-platforms: the agent on every supported platform (RHEL 8/9 libraries,
+## Debian 11/12/13, upstream main), Pacemaker in the Debian 11/13 roots; the
+## roots and RHEL 8's Python 3.6 venv are built once and cached in /var/cache
+test-platforms:
+	$(PYTEST) -rs tests/platforms
 
 ## reliability: the fault matrix, bad input, secrets, concurrency; prints the
 ## matrix and its totals (also in build/reliability/matrix.json)

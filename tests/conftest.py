@@ -23,6 +23,10 @@ from cluster.stack import TINYPROXY_CONF, wait_until  # noqa: E402
 # of a parallel run (which reads only this conftest) prints it.
 pytest_plugins = ["reliability.report"]
 
+# The platform matrix builds distribution roots: its own target,
+# `make test-platforms` (which names the folder, so it is collected there).
+collect_ignore = ["platforms"]
+
 
 @pytest.fixture
 def sim_factory():
