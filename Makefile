@@ -14,7 +14,8 @@ RNG      := /usr/share/cluster/relaxng/metadata.rng
 DEB_DEPS := fence-agents python3-pycurl python3-pytest python3-pytest-xdist \
 	python3-hypothesis python3-pyflakes python3-venv libxml2-utils xsltproc \
 	openssl curl pacemaker corosync pcs tinyproxy iproute2 util-linux procps \
-	dpkg-dev fakeroot rpm mmdebstrap libcurl4-openssl-dev libssl-dev gcc
+	dpkg-dev fakeroot rpm mmdebstrap gpg debian-archive-keyring \
+	libcurl4-openssl-dev libssl-dev gcc
 
 .PHONY: all deps demo test test-fast test-cluster test-twonode reliability bench check \
 	metadata man install uninstall deb rpm clean test-platforms
