@@ -62,8 +62,15 @@ def roots_module():
     return roots
 
 
+# Debian 11 is past its support: mirrors list security updates in
+# bullseye-security that their pool no longer serves (404). Its release and
+# point-release updates are what the root is built from.
+POCKETS = {"bullseye": ("", "-updates")}
+
+
 def debian_recipe(suite):
-    return roots_module().Recipe("platform-" + suite, suite, DEBIAN_PACKAGES[suite])
+    return roots_module().Recipe("platform-" + suite, suite, DEBIAN_PACKAGES[suite],
+                                 pockets=POCKETS.get(suite))
 
 
 def required():
