@@ -7,6 +7,7 @@ from agentrun import fencing_world
 from .rows import ROWS, VERSIONS_CODE, Unavailable, required
 
 MEASURED = {}  # row name -> versions the row really ran with
+STACKS = {}    # root row name -> versions of its Pacemaker stack
 
 
 @pytest.fixture(scope="session", params=ROWS, ids=[row.name for row in ROWS])
@@ -29,6 +30,11 @@ def clc(sim_factory):
 
 
 @pytest.fixture
+def clc_tls(sim_factory):
+    return sim_factory(config=fencing_world(), tls=True)
+
+
+@pytest.fixture
 def token_dir(tmp_path):
     path = tmp_path / "tokens"
     path.mkdir(mode=0o700)
@@ -40,3 +46,5 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "platforms run")
         for name in sorted(MEASURED):
             terminalreporter.write_line("%-9s %s" % (name, MEASURED[name]))
+    for name in sorted(STACKS):
+        terminalreporter.write_line("%-9s %s" % (name, STACKS[name]))

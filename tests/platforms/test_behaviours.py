@@ -123,3 +123,15 @@ def test_token_cache_is_reused(platform, clc, token_dir):
     assert len(logins(clc)) == 1
     (name,) = [n for n in os.listdir(token_dir) if n.endswith(".token")]
     assert os.stat(os.path.join(token_dir, name)).st_mode & 0o777 == 0o600
+
+
+def test_tls_is_verified_with_the_platforms_pycurl(platform, clc_tls, token_dir):
+    """cacert trusts the simulator's CA; without it the certificate is refused."""
+    share = [token_dir, os.path.dirname(clc_tls.ca_file)]
+    trusted = platform.run(cli_args(clc_tls, token_dir, WEB, "status", FAST), share=share)
+    assert_clean(trusted, 0, "Status: ON")
+    args = cli_args(clc_tls, token_dir, WEB, "status", FAST)
+    del args[args.index("--cacert"):args.index("--cacert") + 2]
+    refused = platform.run(args, share=share)
+    assert_clean(refused, 1)
+    assert "not trusted" in refused.stderr, refused

@@ -3,20 +3,26 @@ Pacemaker 2.0, pcs 0.10; Debian 13: Pacemaker 3.0, pcs 0.12): what an admin
 runs to install it, and one real fence by the root's fencer."""
 
 import json
-import os
 
 import pytest
 
-from .rows import SRC_IN_ROOT, debian_recipe, roots_module
 from agentrun import REPO
+
+from .conftest import STACKS
+from .rows import SRC_IN_ROOT, debian_recipe, roots_module
 
 SUITES = {"debian11": "bullseye", "debian13": "trixie"}
 INSTALL = "install -m 0755 %s/fence_clc /usr/sbin/fence_clc" % SRC_IN_ROOT
 
 
 @pytest.fixture(scope="module", params=sorted(SUITES))
-def recipe(request):
-    return debian_recipe(SUITES[request.param])
+def row_name(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def recipe(row_name):
+    return debian_recipe(SUITES[row_name])
 
 
 def in_root(recipe, command, **kwargs):
@@ -42,7 +48,7 @@ def test_stonith_admin_metadata(recipe):
 
 
 @pytest.fixture(scope="module")
-def fenced(recipe):
+def fenced(row_name, recipe):
     """The root's one-node stack fences node web01 (VM UC1ACCTWEB01) once."""
     result = in_root(recipe, "exec /usr/bin/python3 %s/tests/platforms/inroot_stack.py"
                      % SRC_IN_ROOT, private_net=True)
@@ -50,6 +56,7 @@ def fenced(recipe):
     assert lines, result
     report = json.loads(lines[-1])
     assert "error" not in report, report.get("error", "") + json.dumps(report.get("logs"), indent=1)
+    STACKS[row_name] = "fenced by %(pacemaker)s, %(corosync)s, pcs %(pcs)s" % report["versions"]
     return report
 
 
@@ -65,4 +72,3 @@ def test_stonith_admin_reboot_power_cycles_the_nodes_vm(fenced):
     assert fenced["vm_states"] == ["started", "stopped", "started"]
     assert fenced["other_vm_states"] == ["started"]
     assert "web01" in fenced["history"] and "successful" in fenced["history"].lower(), fenced
-    print("%s: %s" % (os.path.basename(__file__), fenced["versions"]))
