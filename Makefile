@@ -57,7 +57,7 @@ test-twonode:
 ## Debian 11/12/13, upstream main), Pacemaker in the Debian 11/13 roots; the
 ## roots and RHEL 8's Python 3.6 venv are built once and cached in /var/cache
 test-platforms:
-	$(PYTEST) -rs tests/platforms
+	$(PYTEST) tests/platforms
 
 ## reliability: the fault matrix, bad input, secrets, concurrency; prints the
 ## matrix and its totals (also in build/reliability/matrix.json)

@@ -15,8 +15,10 @@ are skipped by name, unless FENCE_CLC_REQUIRE_PLATFORMS=1 (CI) makes that a
 failure.
 """
 
+import atexit
 import functools
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -103,7 +105,9 @@ def upstream_rng():
     """lib/metadata.rng of upstream fence-agents (the library rows' schema)."""
     if not os.path.isfile(UPSTREAM_TARBALL):
         raise Unavailable("upstream fence-agents tarball not found: " + UPSTREAM_TARBALL)
-    target = os.path.join(tempfile.mkdtemp(prefix="fence-clc-rng-"), "metadata.rng")
+    workdir = tempfile.mkdtemp(prefix="fence-clc-rng-")
+    atexit.register(shutil.rmtree, workdir, True)
+    target = os.path.join(workdir, "metadata.rng")
     with tarfile.open(UPSTREAM_TARBALL) as tar:
         member = next(m for m in tar.getmembers() if m.name.endswith("/lib/metadata.rng"))
         with tar.extractfile(member) as src, open(target, "wb") as dst:
