@@ -185,3 +185,13 @@ def test_a_killed_caller_leaves_nothing_mounted_or_running(can_enter_roots):
             time.sleep(0.05)
     with open("/proc/self/mountinfo") as f:
         assert f.read() == mounts_before
+
+
+def test_joining_the_mount_namespace_lands_in_the_root(can_enter_roots):
+    """nsenter (as the cluster harness does) sees the root, not the host:
+    the root is the namespace's own, not a chroot."""
+    script = ("touch /roots-marker && nsenter --mount=/proc/1/ns/mnt -- "
+              "test -e /roots-marker && echo inside")
+    result = roots.run_in_root("/", ["sh", "-c", script], timeout=60)
+    assert result.stdout == "inside\n", result.stderr
+    assert not os.path.exists("/roots-marker")

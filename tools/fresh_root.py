@@ -49,7 +49,7 @@ def quick_start(readme_text):
 
 def inside_script(commands):
     """What runs in the root: clone, then each quick-start line as written."""
-    lines = ["set -e", "git clone -q /src/fence_clc.bundle %s" % CLONE, "cd " + CLONE,
+    lines = ["set -e", "git -c advice.detachedHead=false clone -q /src/fence_clc.bundle %s" % CLONE, "cd " + CLONE,
              "git log --oneline -1", "set -x"]
     return "\n".join(lines + commands) + "\n"
 
