@@ -14,10 +14,10 @@ RNG      := /usr/share/cluster/relaxng/metadata.rng
 DEB_DEPS := fence-agents python3-pycurl python3-pytest python3-pytest-xdist \
 	python3-hypothesis python3-pyflakes python3-venv libxml2-utils xsltproc \
 	openssl curl pacemaker corosync pcs tinyproxy iproute2 util-linux procps \
-	dpkg-dev fakeroot rpm mmdebstrap gpg debian-archive-keyring \
-	libcurl4-openssl-dev libssl-dev gcc
+	dpkg-dev fakeroot rpm mmdebstrap gpg debian-archive-keyring pacemaker-cli-utils \
+	man-db lintian git make dpkg libcurl4-openssl-dev libssl-dev gcc
 
-.PHONY: all deps demo test test-fast test-cluster test-twonode reliability bench check \
+.PHONY: all deps demo test test-fresh test-fast test-cluster test-twonode reliability bench check \
 	metadata man install uninstall deb rpm clean test-platforms
 
 all: check
@@ -37,9 +37,15 @@ deps:
 demo: deps
 	$(PYTHON) demo/run_demo.py
 
-## test: every test (unit, agent, simulator, reliability, Pacemaker, packaging)
-test:
+## test: every test (unit, agent, simulator, reliability, Pacemaker, packaging);
+## installs what they need first (make deps; quiet when all is there)
+test: deps .tools/bin/vermin
 	$(PYTEST) -n 4 --dist loadgroup tests
+
+## test-fresh: the README's quick start, then make test, on a fresh minimal
+## Debian 12 (built once with mmdebstrap, cached under /var/cache; root)
+test-fresh: deps
+	$(PYTHON) tools/fresh_root.py
 
 ## test-fast: everything but the tests that start Pacemaker daemons
 test-fast:

@@ -20,8 +20,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tools"))
 
 import roots  # noqa: E402
+from support import require_commands, require_root  # noqa: E402
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: namespaces and mounts")
+
+@pytest.fixture
+def can_enter_roots():
+    require_root("enters namespaces and mounts")
+    require_commands("unshare", "setpriv", "ip")
 
 
 def test_deb822_sources_give_each_uri_and_suite():
@@ -100,7 +105,7 @@ def test_a_missing_mmdebstrap_names_the_package(monkeypatch):
         roots.cached_root(roots.Recipe("x", "bookworm", []))
 
 
-def test_a_run_is_private_writable_and_throwaway():
+def test_a_run_is_private_writable_and_throwaway(can_enter_roots):
     with tempfile.TemporaryDirectory() as shared:
         script = ("echo $$; hostname; touch /usr/thrown-away; ls /usr/thrown-away; "
                   "echo out > /shared/file; grep -c ' /sys .*ro,' /proc/self/mountinfo; "
@@ -114,7 +119,7 @@ def test_a_run_is_private_writable_and_throwaway():
     assert not os.path.exists("/usr/thrown-away")
 
 
-def test_read_only_binds_and_exit_status():
+def test_read_only_binds_and_exit_status(can_enter_roots):
     with tempfile.TemporaryDirectory() as shared:
         result = roots.run_in_root("/", ["sh", "-c", "touch /ro/x; exit 3"],
                                    binds=[(shared, "/ro", True)], timeout=60)
@@ -123,7 +128,7 @@ def test_read_only_binds_and_exit_status():
         assert os.listdir(shared) == []
 
 
-def test_private_net_has_only_loopback():
+def test_private_net_has_only_loopback(can_enter_roots):
     result = roots.run_in_root("/", ["ip", "-o", "link"], private_net=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert [line.split(":")[1].strip() for line in result.stdout.splitlines()] == ["lo"]
@@ -155,7 +160,7 @@ def sleepers(marker):
     return found
 
 
-def test_a_killed_caller_leaves_nothing_mounted_or_running():
+def test_a_killed_caller_leaves_nothing_mounted_or_running(can_enter_roots):
     """SIGKILL the process that called run_in_root while a daemon-like
     child runs inside: no process of the root and no mount survive."""
     marker = "roots-test-sleeper-%d" % os.getpid()
@@ -184,3 +189,13 @@ def test_a_killed_caller_leaves_nothing_mounted_or_running():
             time.sleep(0.05)
     with open("/proc/self/mountinfo") as f:
         assert f.read() == mounts_before
+
+
+def test_joining_the_mount_namespace_lands_in_the_root(can_enter_roots):
+    """nsenter (as the cluster harness does) sees the root, not the host:
+    the root is the namespace's own, not a chroot."""
+    script = ("touch /roots-marker && nsenter --mount=/proc/1/ns/mnt -- "
+              "test -e /roots-marker && echo inside")
+    result = roots.run_in_root("/", ["sh", "-c", script], timeout=60)
+    assert result.stdout == "inside\n", result.stderr
+    assert not os.path.exists("/roots-marker")

@@ -32,6 +32,25 @@ def bind(source, target, read_only=False):
         mount("none", target, "", flags=MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
 
 
+# pivot_root(2) has no libc wrapper: its system call numbers.
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}
+
+
+def pivot_root_here():
+    """Make the current directory (a mount point) the root of this mount
+    namespace and drop the old root. Unlike chroot, this also holds for
+    processes that join the namespace later (nsenter, setns)."""
+    number = SYS_PIVOT_ROOT[os.uname().machine]
+    if _libc.syscall(number, b".", b".") != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, "pivot_root: " + os.strerror(errno))
+    # The old root is now stacked on ".": detach it.
+    if _libc.umount2(b".", MNT_DETACH) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, "umount old root: " + os.strerror(errno))
+    os.chdir("/")
+
+
 def sethostname(name):
     if _libc.sethostname(name.encode(), len(name.encode())) != 0:
         errno = ctypes.get_errno()

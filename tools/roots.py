@@ -15,7 +15,8 @@
                 timeout=None, cwd="/", input=None) -> CompletedProcess
         Runs argv in a writable, throwaway copy of the root: an overlay (the
         cached root below, a tmpfs above) in private mount, PID, IPC and UTS
-        namespaces (and network with private_net). Inside: /proc, /sys
+        namespaces (and network with private_net), made the namespace's root
+        with pivot_root (so nsenter into it lands inside too). Inside: /proc, /sys
         (read-only), a private /dev with its own ptys, tmpfs /dev/shm, /tmp
         and /run; binds are (host_path, path_in_root, read_only). The root
         is a mount point, so `unshare --propagation private` works inside.
@@ -336,14 +337,14 @@ def init(spec):
     orphans, and exit with the command's status (the kernel then kills
     whatever is left inside and the mounts vanish)."""
     try:
-        root = prepare_root(spec)
+        os.chdir(prepare_root(spec))
+        nsutil.pivot_root_here()
     except OSError as error:
         sys.stderr.write("roots: cannot assemble the root: %s\n" % error)
         return 125
     child = os.fork()
     if child == 0:
         try:
-            os.chroot(root)
             os.chdir(spec["cwd"])
             os.execvpe(spec["argv"][0], spec["argv"], spec["env"])
         except OSError as error:

@@ -16,7 +16,8 @@ def platform(request):
     try:
         runner = row.make_runner()
     except Unavailable as missing:
-        message = "platform %s (%s) not run: %s" % (row.name, row.title, missing)
+        message = "platform row without its material in this clone: %s (%s): %s" % (
+            row.name, row.title, missing)
         if required():
             pytest.fail(message + " [FENCE_CLC_REQUIRE_PLATFORMS=1]")
         pytest.skip(message)
