@@ -14,11 +14,12 @@ RNG      := /usr/share/cluster/relaxng/metadata.rng
 DEB_DEPS := fence-agents python3-pycurl python3-pytest python3-pytest-xdist \
 	python3-hypothesis python3-pyflakes python3-venv libxml2-utils xsltproc \
 	openssl curl pacemaker corosync pcs tinyproxy iproute2 util-linux procps \
-	dpkg-dev fakeroot rpm \
-	autoconf automake libtool pkgconf gcc make git python3-configobj
+	dpkg-dev fakeroot rpm mmdebstrap gpg debian-archive-keyring pacemaker-cli-utils \
+	man-db lintian git make dpkg libcurl4-openssl-dev libssl-dev gcc \
+	autoconf automake libtool pkgconf python3-configobj
 
-.PHONY: all deps demo test test-fast test-cluster test-twonode reliability bench check \
-	metadata man install uninstall deb rpm upstream test-upstream clean
+.PHONY: all deps demo test test-fresh test-fast test-cluster test-twonode reliability bench check \
+	metadata man install uninstall deb rpm upstream test-upstream test-platforms clean
 
 all: check
 
@@ -40,9 +41,15 @@ demo: deps
 # tests/upstream builds ClusterLabs' tree: its own target, test-upstream.
 TESTS    := tests --ignore=tests/upstream
 
-## test: every test (unit, agent, simulator, reliability, Pacemaker, packaging)
-test:
+## test: every test (unit, agent, simulator, reliability, Pacemaker, packaging);
+## installs what they need first (make deps; quiet when all is there)
+test: deps .tools/bin/vermin
 	$(PYTEST) -n 4 --dist loadgroup $(TESTS)
+
+## test-fresh: the README's quick start, then make test, on a fresh minimal
+## Debian 12 (built once with mmdebstrap, cached under /var/cache; root)
+test-fresh: deps
+	$(PYTHON) tools/fresh_root.py
 
 ## test-fast: everything but the tests that start Pacemaker daemons
 test-fast:
@@ -55,6 +62,12 @@ test-cluster:
 ## test-twonode: two nodes fence each other's VM (split brain); prints the timings
 test-twonode:
 	$(PYTEST) -rP tests/twonode
+
+## test-platforms: the agent on every supported platform (RHEL 8/9 libraries,
+## Debian 11/12/13, upstream main), Pacemaker in the Debian 11/13 roots; the
+## roots and RHEL 8's Python 3.6 venv are built once and cached in /var/cache
+test-platforms:
+	$(PYTEST) tests/platforms
 
 ## reliability: the fault matrix, bad input, secrets, concurrency; prints the
 ## matrix and its totals (also in build/reliability/matrix.json)

@@ -21,7 +21,11 @@ from cluster.stack import TINYPROXY_CONF, wait_until  # noqa: E402
 
 # The reliability matrix's report: loaded here so that the controller process
 # of a parallel run (which reads only this conftest) prints it.
-pytest_plugins = ["reliability.report"]
+pytest_plugins = ["reliability.report", "skip_policy"]
+
+# The platform matrix builds distribution roots: its own target,
+# `make test-platforms` (which names the folder, so it is collected there).
+collect_ignore = ["platforms"]
 
 
 @pytest.fixture

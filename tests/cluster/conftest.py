@@ -6,7 +6,7 @@ import pytest
 from agentrun import SENTINEL_PASSWORD, USERNAME
 from clcsim import generate_config
 
-from .stack import Namespace, PacemakerNode, SimulatorProcess, Tinyproxy, missing_requirements
+from .stack import Namespace, PacemakerNode, SimulatorProcess, Tinyproxy, require_cluster
 
 # Many servers over two data centers and nested groups: the dynamic host
 # list has to find its target among them.
@@ -36,11 +36,15 @@ class Cluster(object):
         return ["%s=%s" % item for item in base.items()]
 
 
+@pytest.fixture
+def cluster_requirements():
+    """Root and the cluster packages, or the test fails saying which."""
+    require_cluster()
+
+
 @pytest.fixture(scope="module")
 def running_cluster():
-    reason = missing_requirements()
-    if reason:
-        pytest.skip(reason)
+    require_cluster()
     ns = Namespace().start()
     try:
         node = PacemakerNode(ns).start()

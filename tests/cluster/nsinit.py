@@ -9,7 +9,6 @@ kills every process of the PID namespace and the tmpfs mounts vanish with
 the mount namespace: nothing survives the test, even a SIGKILLed one.
 """
 
-import ctypes
 import os
 import shutil
 import subprocess
@@ -17,21 +16,15 @@ import sys
 import threading
 import time
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+
+from nsutil import MS_NODEV, MS_NOSUID, mount  # noqa: E402
+
 # /run first: mount(8) and others create files under /run before anything.
 PRIVATE_DIRS = ("/run", "/dev/shm", "/var/lib/pacemaker", "/var/log", "/var/lib/corosync",
                 "/etc/corosync", "/var/lib/pcsd", "/var/lib/tinyproxy")
 OVERLAY_DIR = "/usr/sbin"
-MS_NOSUID, MS_NODEV = 2, 4
-
-libc = ctypes.CDLL(None, use_errno=True)
-
-
-def mount(source, target, fstype, options="", flags=0):
-    """mount(2) directly: mount(8) would write to /run behind our back."""
-    if libc.mount(source.encode(), target.encode(), fstype.encode(), flags,
-                  options.encode() or None) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, "mount %s on %s: %s" % (fstype, target, os.strerror(errno)))
 
 
 def directory_skeleton(top, depth=2):
@@ -87,11 +80,17 @@ def reap_orphans(stop):
             time.sleep(0.2)
 
 
-def main(agent, ready_file):
+def prepare(agent):
+    """Private state directories, the agent in /usr/sbin, loopback up (also
+    used inside distribution roots by the platform tests)."""
     for path in PRIVATE_DIRS:
         make_private(path)
     show_agent(agent)
     subprocess.check_call(["ip", "link", "set", "lo", "up"])
+
+
+def main(agent, ready_file):
+    prepare(agent)
     with open(ready_file + ".tmp", "w") as ready:
         ready.write("ready\n")
     os.rename(ready_file + ".tmp", ready_file)

@@ -52,8 +52,9 @@ agent_stdin_captured(ns)
 wait_until(predicate, timeout, what=...)
     Polls; returns the first true value or raises TimeoutError.
 
-missing_requirements()
-    Why these tests cannot run here (not root, a package missing), or None.
+require_cluster()
+    Fails the calling test when these tests cannot run here (not root, a
+    Debian package missing), naming what to do.
 """
 
 import contextlib
@@ -68,28 +69,21 @@ import tempfile
 import time
 
 from agentrun import AGENT, REPO, SYSTEM_PYTHON
+from support import require_commands, require_root
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NSINIT = os.path.join(HERE, "nsinit.py")
 
-REQUIRED_COMMANDS = {
-    "corosync": "corosync", "pacemakerd": "pacemaker", "stonith_admin": "pacemaker-cli-utils",
-    "pcs": "pcs", "tinyproxy": "tinyproxy", "curl": "curl", "unshare": "util-linux",
-    "nsenter": "util-linux", "ip": "iproute2",
-}
+REQUIRED_COMMANDS = ("corosync", "pacemakerd", "stonith_admin", "cibadmin", "crm_resource",
+                     "pcs", "tinyproxy", "curl", "unshare", "nsenter", "runuser", "ip")
 # Commands inside get this environment, not the test runner's: the agent
 # must work with what the fencer gives it.
 INSIDE_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/root"}
 
 
-def missing_requirements():
-    if os.geteuid() != 0:
-        return "needs root: runs Pacemaker and Corosync in private namespaces"
-    missing = sorted({package for command, package in REQUIRED_COMMANDS.items()
-                      if not shutil.which(command, path=INSIDE_ENV["PATH"])})
-    if missing:
-        return "Debian packages missing: " + " ".join(missing)
-    return None
+def require_cluster():
+    require_root("runs Pacemaker and Corosync in private namespaces")
+    require_commands(*REQUIRED_COMMANDS)
 
 
 def wait_until(predicate, timeout, interval=0.1, what="condition"):

@@ -11,14 +11,12 @@ import pytest
 
 from agentrun import SENTINEL_PASSWORD, USERNAME
 
-from .stack import agent_stdin_captured, missing_requirements, wait_until
+from .stack import agent_stdin_captured, wait_until
 
 pytestmark = [
     pytest.mark.cluster,
     # One worker runs the whole module: its Pacemaker stack starts once.
     pytest.mark.xdist_group("pacemaker-stack"),
-    pytest.mark.skipif(missing_requirements() is not None,
-                       reason=missing_requirements() or "runs"),
 ]
 
 

@@ -9,12 +9,11 @@ import sys
 
 import pytest
 
-from .stack import HERE, Namespace, missing_requirements, wait_until
+from .stack import HERE, Namespace, wait_until
 
 pytestmark = [
     pytest.mark.cluster,
-    pytest.mark.skipif(missing_requirements() is not None,
-                       reason=missing_requirements() or "runs"),
+    pytest.mark.usefixtures("cluster_requirements"),
 ]
 
 HOST_STATE = ("/var/lib/pacemaker/cib", "/etc/corosync", "/var/log/pacemaker")

@@ -2,11 +2,11 @@
 and removes without a trace. Installed into scratch roots, never the host."""
 
 import os
-import shutil
 
 import pytest
 
 from pkgbuild import DEPENDENCIES, dpkg, dpkg_scratch_root, files_under, run
+from support import require_commands
 
 PAYLOAD = ["usr/sbin/fence_clc",
            "usr/share/doc/fence-clc/changelog.Debian.gz",
@@ -64,8 +64,8 @@ def test_dpkg_refuses_to_configure_without_a_dependency(deb_file, tmp_path, miss
     assert "install ok unpacked" in dpkg(root, "-s", "fence-clc").stdout
 
 
-@pytest.mark.skipif(not shutil.which("lintian"), reason="lintian is not installed")
 def test_lintian_finds_nothing(deb_file):
+    require_commands("lintian")
     # An ITP bug to close only matters for an upload to the Debian archive.
     result = run(["lintian", "--pedantic", "--suppress-tags",
                   "initial-upload-closes-no-bugs", deb_file])

@@ -5,6 +5,7 @@ import os
 import stat
 
 from pkgbuild import SHORTDESC, files_under, run, run_make
+from support import require_commands
 
 AGENT_PATH = "usr/sbin/fence_clc"
 MAN_PATH = "usr/share/man/man8/fence_clc.8"
@@ -41,6 +42,7 @@ def test_uninstall_removes_what_install_put(tmp_path):
 
 
 def test_man_page_renders_without_warnings(installed_tree):
+    require_commands("man")
     proc = run(["man", "--warnings", "-l", os.path.join(installed_tree, MAN_PATH)],
                env=dict(os.environ, MANWIDTH="80"))
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr

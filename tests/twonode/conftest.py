@@ -3,7 +3,7 @@ the single-node harness of tests/cluster, whose pieces these tests reuse."""
 
 import pytest
 
-from cluster.stack import missing_requirements
+from cluster.stack import require_cluster
 from twonode import TwoNodeCluster
 
 
@@ -11,9 +11,7 @@ from twonode import TwoNodeCluster
 def cluster():
     """Two running nodes, each fencing the other's VM through fence_clc.
     Torn down (every namespace, daemon and mount) whatever the test did."""
-    reason = missing_requirements()
-    if reason:
-        pytest.skip(reason)
+    require_cluster()
     with TwoNodeCluster() as running:
         yield running
         running.raise_errors()
