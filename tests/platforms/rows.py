@@ -12,7 +12,8 @@ platform validates agent metadata with (a host path).
 
 Rows whose material is missing in a user's clone (../shared, a Python 3.6)
 are skipped by name, unless FENCE_CLC_REQUIRE_PLATFORMS=1 (CI) makes that a
-failure.
+failure. FENCE_CLC_AGENT runs the rows against another agent file (e.g. an
+older fence_clc, to watch a new check fail).
 """
 
 import atexit
@@ -40,9 +41,14 @@ ROOT_RNG = "/usr/share/cluster/relaxng/metadata.rng"
 # What the agent sees: the fencer's environment is small, never the test runner's.
 BASE_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/root"}
 
-# Inside a root: the repository (read-only) and an upstream library.
+AGENT_UNDER_TEST = os.path.abspath(os.environ.get("FENCE_CLC_AGENT", AGENT))
+
+# Inside a root (read-only): the repository (the Pacemaker stack test), the
+# agent under test, an upstream library, a run's raw stdin.
 SRC_IN_ROOT = "/opt/fence-clc-src"
+AGENT_IN_ROOT = "/opt/fence-clc-agent/fence_clc"
 LIB_IN_ROOT = "/opt/fencing-lib"
+STDIN_IN_ROOT = "/opt/fence-clc-stdin"
 
 # The packages a user installs (see README), plus curl and iproute2 for the
 # cluster test's harness (tests/cluster/stack.py), never recommends.
@@ -83,13 +89,19 @@ class Unavailable(Exception):
     """The row cannot run in this clone (what is missing, and how to get it)."""
 
 
-def env_for(pacemaker, pythonpath=None):
+def env_for(pacemaker, pythonpath=None, extra=None):
     env = dict(BASE_ENV)
     if pacemaker:
         env["PCMK_service"] = "pacemaker-fenced"  # the library zeroes its timeouts
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
+    env.update(extra or {})
     return env
+
+
+def stdin_bytes(stdin):
+    """A run's standard input: key=value lines from a dict, or raw bytes."""
+    return stdin if isinstance(stdin, bytes) else stdin_text(stdin).encode("utf-8")
 
 
 def library_dir(version):
@@ -115,8 +127,14 @@ def upstream_rng():
     return target
 
 
+def as_text(output):
+    """Output captured as bytes, read as UTF-8 (a stray byte shows as U+FFFD)."""
+    return output.decode("utf-8", "replace") if isinstance(output, bytes) else output
+
+
 def finished(proc, started):
-    return AgentResult(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+    return AgentResult(proc.returncode, as_text(proc.stdout), as_text(proc.stderr),
+                       time.monotonic() - started)
 
 
 class HostRunner(object):
@@ -127,13 +145,13 @@ class HostRunner(object):
         self.library = library
         self.rng = rng
 
-    def run(self, args=None, stdin=None, pacemaker=False, share=(), timeout=60):
+    def run(self, args=None, stdin=None, pacemaker=False, share=(), env=None, timeout=60):
         started = time.monotonic()
         proc = subprocess.run(
-            [self.python, AGENT] + list(args or []),
-            input=stdin_text(stdin) if stdin is not None else None,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-            env=env_for(pacemaker, self.library), timeout=timeout)
+            [self.python, AGENT_UNDER_TEST] + list(args or []),
+            input=stdin_bytes(stdin) if stdin is not None else None,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=env_for(pacemaker, self.library, env), timeout=timeout)
         return finished(proc, started)
 
     def python_code(self, code):
@@ -148,7 +166,8 @@ class HostRunner(object):
 class RootRunner(object):
     """The agent inside a Debian root (a throwaway copy per run), reaching the
     host's simulator on loopback; `share` directories (token caches, CA
-    files) are bound at the same path inside."""
+    files) are bound at the same path inside. Raw-bytes stdin comes from a
+    file (the root harness pipes text only)."""
 
     def __init__(self, recipe, library=None, rng=None):
         self.recipe = recipe
@@ -157,18 +176,28 @@ class RootRunner(object):
         self.root = roots_module().cached_root(recipe)
 
     def binds(self, share):
-        binds = [(REPO, SRC_IN_ROOT, True)]
+        binds = [(AGENT_UNDER_TEST, AGENT_IN_ROOT, True)]
         if self.library:
             binds.append((self.library, LIB_IN_ROOT, True))
         return binds + [(path, path, False) for path in share]
 
-    def run(self, args=None, stdin=None, pacemaker=False, share=(), timeout=60):
+    def run(self, args=None, stdin=None, pacemaker=False, share=(), env=None, timeout=60):
+        argv = ["/usr/bin/python3", AGENT_IN_ROOT] + list(args or [])
+        if not isinstance(stdin, bytes):
+            text = stdin_text(stdin) if stdin is not None else None
+            return self.run_argv(argv, self.binds(share), text, pacemaker, env, timeout)
+        with tempfile.NamedTemporaryFile(prefix="fence-clc-stdin-") as raw:
+            raw.write(stdin)
+            raw.flush()
+            redirected = ["/bin/sh", "-c", 'exec "$@" < ' + STDIN_IN_ROOT, "sh"] + argv
+            binds = self.binds(share) + [(raw.name, STDIN_IN_ROOT, True)]
+            return self.run_argv(redirected, binds, None, pacemaker, env, timeout)
+
+    def run_argv(self, argv, binds, text, pacemaker, env, timeout):
         started = time.monotonic()
         proc = roots_module().run_in_root(
-            self.recipe, ["/usr/bin/python3", SRC_IN_ROOT + "/fence_clc"] + list(args or []),
-            binds=self.binds(share),
-            env=env_for(pacemaker, LIB_IN_ROOT if self.library else None),
-            input=stdin_text(stdin) if stdin is not None else None, timeout=timeout)
+            self.recipe, argv, binds=binds, input=text, timeout=timeout,
+            env=env_for(pacemaker, LIB_IN_ROOT if self.library else None, env))
         return finished(proc, started)
 
     def python_code(self, code):

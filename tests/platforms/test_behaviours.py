@@ -7,10 +7,12 @@ import subprocess
 
 import pytest
 
-from agentrun import SENTINEL_PASSWORD, TRACEBACK, USERNAME, cli_args
+from agentrun import (SENTINEL_PASSWORD, TRACEBACK, USERNAME, cli_args, fencing_world,
+                      stdin_params, stdin_text)
 
 WEB = "UC1ACCTWEB01"
 FAST = ["--power-timeout", "10", "--shell-timeout", "5", "--login-timeout", "3"]
+FAST_STDIN = {"power_timeout": "10", "shell_timeout": "5", "login_timeout": "3"}
 
 
 def agent(platform, sim, token_dir, action, plug=WEB, extra=(), password=SENTINEL_PASSWORD):
@@ -135,3 +137,71 @@ def test_tls_is_verified_with_the_platforms_pycurl(platform, clc_tls, token_dir)
     refused = platform.run(args, share=share)
     assert_clean(refused, 1)
     assert "not trusted" in refused.stderr, refused
+
+
+@pytest.mark.parametrize("ssl_insecure, verified", [("0", True), ("false", True), ("1", False)])
+def test_only_a_true_ssl_insecure_from_pacemaker_skips_verification(
+        platform, clc_tls, token_dir, ssl_insecure, verified):
+    """Library 4.12+ keeps a stdin ssl_insecure=0 as the value "0" (older
+    ones drop it): that is no request to skip verification. No CA given."""
+    params = stdin_params(clc_tls, token_dir, WEB, "status", ssl_insecure=ssl_insecure,
+                          **FAST_STDIN)
+    del params["cacert"]
+    result = platform.run(stdin=params, pacemaker=True, share=[token_dir])
+    if verified:
+        assert_clean(result, 1)
+        errors = result.error_lines()
+        assert len(errors) == 1 and "not trusted" in errors[0], result
+        assert clc_tls.requests() == [], result
+    else:
+        assert_clean(result, 0, "Status: ON")
+
+
+# Under a C or POSIX locale Python 3.6 decodes argv and stdin as ASCII
+# (3.7+ switch to UTF-8 mode); the fencer's environment may be that bare.
+ASCII_LOCALES = {"C": {"LC_ALL": "C", "LANG": "C"}, "POSIX": {"LC_ALL": "POSIX", "LANG": "POSIX"}}
+NON_ASCII_USER, NON_ASCII_PASSWORD = "fénceur@acct", "Pässwörd-ü1"
+INVALID_UTF8_USER = os.fsdecode(b"fencer\xff@acct")
+
+
+def run_as(platform, mode, sim, token_dir, login, password, env):
+    """status as an admin types it (argv) or as pacemaker-fenced sends it
+    (stdin, as raw bytes: a byte that is not UTF-8 stays that byte)."""
+    if mode == "argv":
+        args = cli_args(sim, token_dir, WEB, "status", FAST)
+        args[args.index(USERNAME)] = login
+        args[args.index(SENTINEL_PASSWORD)] = password
+        return platform.run(args, share=[token_dir], env=env)
+    params = stdin_params(sim, token_dir, WEB, "status", login=login, passwd=password,
+                          **FAST_STDIN)
+    raw = stdin_text(params).encode("utf-8", "surrogateescape")
+    return platform.run(stdin=raw, pacemaker=True, share=[token_dir], env=env)
+
+
+@pytest.fixture
+def clc_non_ascii(sim_factory):
+    world = fencing_world()
+    world["accounts"][0]["users"].append({"username": NON_ASCII_USER,
+                                          "password": NON_ASCII_PASSWORD})
+    return sim_factory(config=world)
+
+
+@pytest.mark.parametrize("locale", sorted(ASCII_LOCALES))
+@pytest.mark.parametrize("mode", ["argv", "stdin"])
+def test_non_ascii_credentials_under_an_ascii_locale(platform, clc_non_ascii, token_dir,
+                                                     mode, locale):
+    result = run_as(platform, mode, clc_non_ascii, token_dir, NON_ASCII_USER,
+                    NON_ASCII_PASSWORD, ASCII_LOCALES[locale])
+    assert_clean(result, 0, "Status: ON")
+
+
+@pytest.mark.parametrize("locale", ["C.UTF-8", "C"])
+@pytest.mark.parametrize("mode", ["argv", "stdin"])
+def test_a_username_with_an_invalid_utf8_byte_is_one_clear_line(platform, clc, token_dir,
+                                                                mode, locale):
+    result = run_as(platform, mode, clc, token_dir, INVALID_UTF8_USER, SENTINEL_PASSWORD,
+                    {"LC_ALL": locale, "LANG": locale})
+    assert_clean(result, 1)
+    errors = result.error_lines()
+    assert len(errors) == 1 and "username is not UTF-8" in errors[0], result
+    assert clc.requests() == []
