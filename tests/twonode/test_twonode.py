@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from cluster.stack import wait_until
+from support import wait_until
 from twonode import fencing_milestones, power_operations, vm_of
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
