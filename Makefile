@@ -15,10 +15,11 @@ DEB_DEPS := fence-agents python3-pycurl python3-pytest python3-pytest-xdist \
 	python3-hypothesis python3-pyflakes python3-venv libxml2-utils xsltproc \
 	openssl curl pacemaker corosync pcs tinyproxy iproute2 util-linux procps \
 	dpkg-dev fakeroot rpm mmdebstrap gpg debian-archive-keyring pacemaker-cli-utils \
-	man-db lintian git make dpkg
+	man-db lintian git make dpkg libcurl4-openssl-dev libssl-dev gcc \
+	autoconf automake libtool pkgconf python3-configobj
 
 .PHONY: all deps demo test test-fresh test-fast test-cluster test-twonode reliability bench check \
-	metadata man install uninstall deb rpm clean
+	metadata man install uninstall deb rpm upstream test-upstream test-platforms clean
 
 all: check
 
@@ -37,10 +38,13 @@ deps:
 demo: deps
 	$(PYTHON) demo/run_demo.py
 
+# tests/upstream builds ClusterLabs' tree: its own target, test-upstream.
+TESTS    := tests --ignore=tests/upstream
+
 ## test: every test (unit, agent, simulator, reliability, Pacemaker, packaging);
 ## installs what they need first (make deps; quiet when all is there)
 test: deps .tools/bin/vermin
-	$(PYTEST) -n 4 --dist loadgroup tests
+	$(PYTEST) -n 4 --dist loadgroup $(TESTS)
 
 ## test-fresh: the README's quick start, then make test, on a fresh minimal
 ## Debian 12 (built once with mmdebstrap, cached under /var/cache; root)
@@ -49,15 +53,21 @@ test-fresh: deps
 
 ## test-fast: everything but the tests that start Pacemaker daemons
 test-fast:
-	$(PYTEST) -n 4 -m "not cluster" tests
+	$(PYTEST) -n 4 -m "not cluster" $(TESTS)
 
 ## test-cluster: only the tests that start Pacemaker/Corosync daemons (root)
 test-cluster:
-	$(PYTEST) -m cluster tests
+	$(PYTEST) -m cluster $(TESTS)
 
 ## test-twonode: two nodes fence each other's VM (split brain); prints the timings
 test-twonode:
 	$(PYTEST) -rP tests/twonode
+
+## test-platforms: the agent on every supported platform (RHEL 8/9 libraries,
+## Debian 11/12/13, upstream main), Pacemaker in the Debian 11/13 roots; the
+## roots and RHEL 8's Python 3.6 venv are built once and cached in /var/cache
+test-platforms:
+	$(PYTEST) tests/platforms
 
 ## reliability: the fault matrix, bad input, secrets, concurrency; prints the
 ## matrix and its totals (also in build/reliability/matrix.json)
@@ -119,6 +129,20 @@ deb: fence_clc.8
 
 rpm:
 	packaging/build-rpm "$(VERSION)" $(BUILDDIR)/rpm $(DISTDIR)
+
+## upstream: build/upstream/0001-fence_clc-new-fence-agent.patch, the agent as
+## a pull request to ClusterLabs fence-agents (needs ../shared/upstream;
+## configures and builds upstream's tree for its metadata, about 30 s)
+UPSTREAM_AUTHOR ?= $(MAINTAINER)
+upstream:
+	$(PYTHON) tools/upstream.py --out build/upstream --python $(PYTHON) \
+		--author "$(UPSTREAM_AUTHOR)"
+
+## test-upstream: that patch applied to upstream's tree, built, checked with
+## its make check, installed and run against the simulator, also by its
+## scenario runner (about 2 min; logs in build/test-upstream)
+test-upstream:
+	$(PYTEST) tests/upstream
 
 clean:
 	rm -rf fence_clc.8 build dist .pytest_cache

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 
-from .faults import ALL_KINDS
+from .faults import KINDS
 from .simulator import Simulator
 from .world import generate_config
 
@@ -60,7 +60,7 @@ def parse_args(argv):
                         help="bearer token lifetime (default 1209600: 14 days)")
     parser.add_argument("--fault", action="append", default=[], metavar="JSON",
                         help='inject a fault at start, e.g. \'{"kind": "hang", "path": "/status/"}\' '
-                             "(repeatable); kinds: " + ", ".join(ALL_KINDS))
+                             "(repeatable); kinds: " + ", ".join(KINDS))
     parser.add_argument("--ready-file", metavar="PATH",
                         help='once listening, write {"url", "ca_file", "pid"} there atomically')
     parser.add_argument("--on-power-change", metavar="CMD",

@@ -8,14 +8,16 @@ import re
 from typing import NamedTuple
 from urllib.parse import parse_qs, unquote
 
-from .faults import OPERATION_KINDS
 from .state import POWER_OPERATIONS
 
+# The roles of the recorded logins (an account administrator).
+ROLES = ("AccountAdmin", "AccountViewer", "BillingAdmin", "DNSManager", "NetworkAdmin",
+         "SecurityAdmin", "ServerAdmin", "ServerOperator")
+SERVER_ERROR = "An error has occurred."
 UNAUTHORIZED = "Authorization has been denied for this request."
 BAD_CREDENTIALS = "We didn't recognize the username or password you entered. Please try again."
 FORBIDDEN = "You do not have permission to access account '%s'."
 INVALID_REQUEST = "The request is invalid."
-NO_RESOURCE = "No HTTP resource was found that matches the request URI '%s'."
 UNKNOWN_STATUS = "The operation status '%s' could not be found."
 UNKNOWN_DATACENTER = "The data center '%s' could not be found."
 UNKNOWN_GROUP = "The group '%s' could not be found."
@@ -76,6 +78,7 @@ def bearer_token(headers):
 class Api:
     def __init__(self, state, tokens, faults):
         self.state = state
+        self.behaviour = state.behaviour
         self.tokens = tokens
         self.faults = faults
 
@@ -97,14 +100,14 @@ class Api:
         if allowed:
             return Response(405, {"message": "The requested resource does not support http method '%s'."
                                   % request.method}, headers={"Allow": ", ".join(allowed)})
-        return message(404, NO_RESOURCE % request.path)
+        return Response(404)  # CLC answered unknown paths with an empty 404
 
     def _authorize(self, request, alias):
         """None when the bearer may act on `alias`, else the 401/403 answer."""
         token = bearer_token(request.headers)
         claims = self.tokens.verify(token) if token else None
         if claims is None:
-            return message(401, UNAUTHORIZED)
+            return message(401, UNAUTHORIZED) if self.behaviour.unauthorized_body == "message" else Response(401)
         if not self.state.may_access(claims.get("urn:tier3:account-alias", ""), alias):
             return message(403, FORBIDDEN % alias)
         return None
@@ -125,7 +128,7 @@ class Api:
         username, account = found
         token = self.tokens.issue(username, account["alias"], account["location"])
         return Response(200, {"userName": username, "accountAlias": account["alias"],
-                              "locationAlias": account["location"], "roles": ["ServerAdmin"],
+                              "locationAlias": account["location"], "roles": list(ROLES),
                               "bearerToken": token})
 
     def get_server(self, request, alias, server_id):
@@ -135,7 +138,7 @@ class Api:
     def power_operation(self, request, alias, operation):
         name = _OPERATIONS_BY_LOWER_NAME.get(operation.lower())
         if name is None:
-            return message(404, NO_RESOURCE % request.path)
+            return Response(404)
         server_ids = _json_body(request)
         logged = server_ids if isinstance(server_ids, list) else None
         if not isinstance(server_ids, list) or not all(isinstance(i, str) for i in server_ids):
@@ -144,10 +147,8 @@ class Api:
             response.log_body = logged
             return response
 
-        def take_fault():
-            return self.faults.take(request.method, request.path, OPERATION_KINDS)
-
-        answers = self.state.queue_operation(alias, name, server_ids, take_fault)
+        answers = self.state.queue_operation(
+            alias, name, server_ids, lambda: self.faults.take_operation(request.method, request.path))
         return Response(200, answers, log_body=logged)
 
     def operation_status(self, request, alias, status_id):
@@ -157,7 +158,8 @@ class Api:
         return Response(200, {"status": status})
 
     def list_datacenters(self, request, alias):
-        return Response(200, self.state.datacenters_json(alias, _flag(request, "grouplinks", "true")))
+        return Response(200, self.state.datacenters_json(alias, _flag(request, "grouplinks", "true")),
+                        headers={"Cache-Control": "max-age=300, private"})
 
     def get_datacenter(self, request, alias, dc_id):
         body = self.state.datacenter_json(alias, dc_id, _flag(request, "grouplinks", "true"))

@@ -1,6 +1,8 @@
-"""HTTP(S) transport: the threaded server, the request handler, and how each
-transport fault misbehaves on the wire."""
+"""HTTP(S) transport: the threaded server and the request handler. A
+transport fault (faults.py) drives the exchange through the handler's
+serve, send, reset_connection, hold_open and close_after."""
 
+import gzip
 import socket
 import struct
 import sys
@@ -10,22 +12,11 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from .api import Request, Response, bearer_token, message
-from .faults import TRANSPORT_KINDS
+from .api import SERVER_ERROR, Request, bearer_token, message
 
 ADMIN_PREFIX = "/_sim/"
-DEFAULT_FAULT_MESSAGES = {
-    400: "The request is invalid.",
-    401: "Authorization has been denied for this request.",
-    403: "Forbidden.",
-    404: "Not found.",
-    429: "Too many requests. Please retry later.",
-    500: "An error has occurred.",
-    502: "Bad gateway.",
-    503: "The service is temporarily unavailable.",
-    504: "Gateway timeout.",
-}
-DEFAULT_MALFORMED_BODY = "<html><body><h1>oops</h1></body></html>"
+JSON_TYPE = "application/json; charset=utf-8"
+ANSWER_HEADERS = {"Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "-1"}
 
 
 class SimHTTPServer(ThreadingHTTPServer):
@@ -100,7 +91,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
                           {name.lower(): value for name, value in self.headers.items()},
                           self._read_body())
         if request.path.startswith(ADMIN_PREFIX):
-            self._send(self.server.sim.admin.handle(request))
+            self.send(self.server.sim.admin.handle(request))
         else:
             self._serve_api(request)
 
@@ -119,23 +110,20 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         its answer also finds it logged.
         """
         sim = self.server.sim
-        fault = sim.faults.take(request.method, request.path, TRANSPORT_KINDS)
+        fault = sim.faults.take_transport(request.method, request.path)
         self._started = time.monotonic()
+        self._request = request
         self._entry = {"method": request.method, "path": request.path, "query": request.query,
                        "status": None, "duration": None, "bearer": bearer_token(request.headers) is not None,
                        "time": time.time(), "body": None, "fault": fault.kind if fault else None}
         sim.log.append(self._entry)
         try:
-            if fault is not None and fault.kind == "hang":
-                self._hang(sim.hang_release_event())
-                return
-            latency = sim.timing.latency + (fault.params["delay"] if fault and fault.kind == "slow" else 0)
-            if latency > 0:
-                time.sleep(latency)
-            if fault is None or fault.kind == "slow":
-                self._send(self._dispatch(request))
+            if sim.timing.latency > 0:
+                time.sleep(sim.timing.latency)
+            if fault is None:
+                self.send(self.serve())
             else:
-                getattr(self, "_fault_" + fault.kind)(request, fault)
+                sim.faults.misbehave(fault, self)
         finally:
             if self._entry["duration"] is None:  # nothing was answered (hang, reset)
                 self._log_outcome(None)
@@ -146,59 +134,42 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             self._entry["status"] = status
             self._entry["duration"] = time.monotonic() - self._started
 
-    def _dispatch(self, request):
+    # -- what a fault behaviour (see faults.py) does with the exchange --------
+
+    def serve(self):
+        """The API's answer to the request being handled."""
         try:
-            response = self.server.sim.api.dispatch(request)
+            response = self.server.sim.api.dispatch(self._request)
         except Exception:  # a simulator bug: answer like a real server would, and say so
             traceback.print_exc(file=sys.stderr)
-            response = message(500, DEFAULT_FAULT_MESSAGES[500])
+            response = message(500, SERVER_ERROR)
         self._entry["body"] = response.log_body
         return response
 
-    def _send(self, response, cut_half=False):
-        """Send a response, or only half its body (the header still promises all of it)."""
+    def send(self, response, cut_half=False):
+        """Send a response with CLC's headers, or only half its body (the
+        header still promises all of it). An empty body has no Content-Type;
+        a body is gzipped when the client accepts gzip."""
         payload = response.payload()
+        headers = dict(ANSWER_HEADERS)
+        if payload:
+            headers["Content-Type"] = JSON_TYPE
+            if "gzip" in (self.headers.get("Accept-Encoding") or "").lower():
+                payload = gzip.compress(payload)
+                headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+        headers.update(response.headers)
+        headers["Content-Length"] = str(len(payload))
         self._log_outcome(response.status)
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in response.headers.items():
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload[:len(payload) // 2] if cut_half else payload)
 
-    # -- transport faults ----------------------------------------------------
-
-    def _fault_status(self, request, fault):
-        status = fault.params["status"]
-        body = fault.params.get("body")
-        if body is None:
-            body = {"message": DEFAULT_FAULT_MESSAGES.get(status, "Error %d." % status)}
-        else:
-            body = body.encode()
-        headers = {}
-        if fault.params.get("retry_after") is not None:
-            headers["Retry-After"] = str(int(fault.params["retry_after"]))
-        self._send(Response(status, body, headers))
-
-    def _fault_malformed(self, request, fault):
-        self._send(Response(200, fault.params.get("body", DEFAULT_MALFORMED_BODY).encode()))
-
-    def _fault_body(self, request, fault):
-        self._send(Response(fault.params.get("status", 200), fault.params["body"].encode()))
-
-    def _fault_truncated(self, request, fault):
-        # The request is really served (a power operation does get queued); only the answer breaks.
-        self._send(self._dispatch(request), cut_half=True)
+    def close_after(self):
         self.close_connection = True
 
-    def _fault_reset(self, request, fault):
-        if fault.params.get("after_headers"):
-            self._send(self._dispatch(request), cut_half=True)
-        # else: dropped before the request was served
-        self._reset_connection()
-
-    def _reset_connection(self):
+    def reset_connection(self):
         """Close with SO_LINGER 0 so the peer gets a TCP RST, not an orderly FIN."""
         self.close_connection = True
         try:
@@ -208,7 +179,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         self.rfile.close()  # drop the file's reference, or close() would not really close
         self.connection.close()
 
-    def _hang(self, release):
+    def hold_open(self, release):
         """Keep the connection open, answering nothing, until released by clear/stop."""
         self.close_connection = True
         release.wait()

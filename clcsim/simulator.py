@@ -12,7 +12,7 @@ from .api import Api
 from .faults import FaultRegistry
 from .httpd import SimHTTPServer
 from .requestlog import RequestLog
-from .state import State, Timing
+from .state import Behaviour, State, Timing
 from .tokens import TokenIssuer
 from .world import default_config
 
@@ -20,13 +20,20 @@ from .world import default_config
 class Simulator:
     def __init__(self, config=None, tls=False, latency=0.0, op_duration=0.5, op_start_delay=0.05,
                  record_lag=0.0, token_ttl=14 * 86400, host="127.0.0.1", port=0,
-                 on_power_change=None):
+                 on_power_change=None, behaviour=None):
         self.timing = Timing()
         self.timing.update(latency=latency, op_duration=op_duration,
                            op_start_delay=op_start_delay, record_lag=record_lag)
-        self.state = State(default_config() if config is None else config, self.timing)
+        config = default_config() if config is None else config
+        self.behaviour = Behaviour()
+        self.behaviour.update(**dict(config.get("options") or {}, **(behaviour or {})))
+        self.state = State(config, self.timing, self.behaviour)
         self.tokens = TokenIssuer(token_ttl)
         self.faults = FaultRegistry()
+        # The fault API is the registry's own: add_fault(kind, path=None, method=None,
+        # count=None, **params) -> id, remove_fault(id), clear_faults() (releases hangs).
+        self.add_fault, self.remove_fault, self.clear_faults = \
+            self.faults.add, self.faults.remove, self.faults.clear
         self.log = RequestLog()
         self.api = Api(self.state, self.tokens, self.faults)
         self.admin = Admin(self)
@@ -39,8 +46,6 @@ class Simulator:
         self._httpd = None
         self._threads = []
         self._stopping = threading.Event()
-        self._hang_lock = threading.Lock()
-        self._hang_release = threading.Event()
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -66,7 +71,7 @@ class Simulator:
         if self._httpd is None:
             return
         self._stopping.set()
-        self.hang_release_event().set()
+        self.faults.release_hangs()
         self.state.wake_ticker()
         self.state.notifications.put(None)
         self._httpd.shutdown()
@@ -124,25 +129,6 @@ class Simulator:
     def server_count(self):
         return len(self.state.servers)
 
-    # -- faults -------------------------------------------------------------
-
-    def add_fault(self, kind, path=None, method=None, count=None, **params):
-        return self.faults.add(kind, path=path, method=method, count=count, **params)
-
-    def remove_fault(self, fault_id):
-        return self.faults.remove(fault_id)
-
-    def clear_faults(self):
-        """Drop every fault and let go of every hanging request."""
-        self.faults.clear()
-        with self._hang_lock:
-            released, self._hang_release = self._hang_release, threading.Event()
-        released.set()
-
-    def hang_release_event(self):
-        with self._hang_lock:
-            return self._hang_release
-
     # -- requests, tokens, timing ------------------------------------------
 
     def requests(self):
@@ -157,12 +143,17 @@ class Simulator:
     def issued_tokens(self):
         return self.tokens.issued()
 
-    def configure(self, token_ttl=None, **timing):
-        """Change latency, op_duration, op_start_delay, record_lag, op_result, token_ttl."""
+    def configure(self, token_ttl=None, **settings):
+        """Change timing (latency, op_duration, op_start_delay, record_lag,
+        op_result), token_ttl, and Behaviour fields (answer_order, ...)."""
+        behaviour = {name: settings.pop(name) for name in list(settings)
+                     if name in Behaviour.__dataclass_fields__}
         with self.state.lock:
-            self.timing.update(**timing)
+            self.timing.update(**settings)
+            self.behaviour.update(**behaviour)
         if token_ttl is not None:
             self.tokens.ttl = float(token_ttl)
 
     def timing_settings(self):
-        return dict(dataclasses.asdict(self.timing), token_ttl=self.tokens.ttl)
+        return dict(dataclasses.asdict(self.timing), token_ttl=self.tokens.ttl,
+                    **dataclasses.asdict(self.behaviour))

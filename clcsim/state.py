@@ -18,20 +18,21 @@ from dataclasses import dataclass
 from typing import Optional
 
 from . import render
-from .world import POWER_STATES, SERVER_STATUSES, normalize, root_group_id
+from .world import POWER_STATES, SERVER_STATUSES, builtin_group, normalize
 
 POWER_OPERATIONS = ("powerOn", "powerOff", "shutDown", "reboot", "reset", "pause",
                     "startMaintenance", "stopMaintenance")
 OPERATION_RESULTS = ("succeeded", "failed")
 
-# errorMessage texts for isQueued:false answers. The first is CLC's documented one.
+# errorMessage texts for isQueued:false answers. The first is CLC's documented one,
+# also for a server already in the requested state (Behaviour.already_there_message).
 NOT_QUEUEABLE = ("The operation cannot be queued because the server cannot be found "
                  "or it is not in a valid state.")
 IN_MAINTENANCE = "The operation cannot be queued because the server is in maintenance mode."
-ALREADY_IN_STATE = None  # CLC answered isQueued:false without a message here
+ALREADY_IN_STATE = "already there"  # marker: NOT_QUEUEABLE, or no message at all
 
 SETTABLE_FIELDS = {"name", "description", "status", "powerState", "inMaintenanceMode",
-                   "details", "cpu", "memoryMB", "storageGB", "osType", "os", "ipAddress"}
+                   "details", "cpu", "memoryMB", "storageGB", "osType", "os", "ipAddress", "hostName"}
 
 
 def utc_stamp():
@@ -62,6 +63,35 @@ class Timing:
 
 
 @dataclass
+class Behaviour:
+    """Where the real API's answers varied, the variant the simulator gives.
+
+    answer_order: "unordered" (CLC's: power operation answers do not follow
+    the request; here the first requested server comes last) or "request".
+    already_there_message: a power operation on a server already in that
+    state answers isQueued:false with NOT_QUEUEABLE (True) or no message.
+    unauthorized_body: "empty" (CLC's 401 body was never recorded) or
+    "message" ({"message": "Authorization has been denied for this request."}).
+    """
+    answer_order: str = "unordered"
+    already_there_message: bool = True
+    unauthorized_body: str = "empty"
+
+    CHOICES = {"answer_order": ("unordered", "request"), "unauthorized_body": ("empty", "message")}
+
+    def update(self, **fields):
+        unknown = set(fields) - set(self.__dataclass_fields__)
+        if unknown:
+            raise ValueError("unknown behaviour fields: %s" % ", ".join(sorted(unknown)))
+        for name, value in fields.items():
+            if name in self.CHOICES and value not in self.CHOICES[name]:
+                raise ValueError("%s must be one of %s" % (name, self.CHOICES[name]))
+            if name == "already_there_message" and not isinstance(value, bool):
+                raise ValueError("already_there_message must be true or false")
+            setattr(self, name, value)
+
+
+@dataclass
 class Operation:
     id: str
     account: str
@@ -80,9 +110,10 @@ class Operation:
 
 
 class State:
-    def __init__(self, config, timing):
+    def __init__(self, config, timing, behaviour=None):
         world = normalize(config)
         self.timing = timing
+        self.behaviour = behaviour or Behaviour()
         self.lock = threading.RLock()
         self._wakeup = threading.Condition(self.lock)
         self._events = []  # heap of (due, seq, server key, action, value)
@@ -93,6 +124,7 @@ class State:
         self.datacenters = {dc["id"]: dc for dc in world["datacenters"]}
         self.groups = {}
         self.root_groups = {}  # (alias lower, dc id) -> group key
+        self.builtin_groups = {}  # (alias lower, dc id, "archive"|"default"|"templates") -> group key
         self.servers = {}
         self.operations = {}
         self._build_groups(world["groups"])
@@ -101,14 +133,19 @@ class State:
     # -- building -----------------------------------------------------------
 
     def _build_groups(self, configured):
+        """Every account gets CLC's tree in every data center: a root group
+        "<DC> Hardware" holding Archive, Default Group and Templates; the
+        configured groups without a parent go under the root."""
         for acct in self.accounts.values():
             for dc in self.datacenters.values():
-                key = self._add_group({"id": root_group_id(acct["alias"], dc["id"]), "name": dc["name"],
-                                       "description": "", "account": acct["alias"],
-                                       "datacenter": dc["id"], "parent": None})
-                self.root_groups[(acct["alias"].lower(), dc["id"])] = key
+                alias = acct["alias"]
+                root = self._add_group(dict(builtin_group(alias, dc["id"], "root"), parent=None))
+                self.root_groups[(alias.lower(), dc["id"])] = root
+                for kind in ("archive", "default", "templates"):
+                    key = self._add_group(dict(builtin_group(alias, dc["id"], kind), parent=root))
+                    self.builtin_groups[(alias.lower(), dc["id"], kind)] = key
         for grp in configured:
-            self._add_group(grp)
+            self._add_group(dict(grp, type="default"))
         roots = set(self.root_groups.values())
         for key, grp in self.groups.items():
             if key in roots:
@@ -118,6 +155,8 @@ class State:
                 raise ValueError("group %s: parent belongs to another account" % grp["id"])
             grp["parent"] = parent
             self.groups[parent]["children"].append(key)
+        for grp in self.groups.values():  # CLC listed subgroups by name
+            grp["children"].sort(key=lambda child: self.groups[child]["name"])
 
     def _add_group(self, grp):
         key = grp["id"].lower()
@@ -129,7 +168,9 @@ class State:
     def _build_servers(self, configured):
         now = time.time()
         for number, srv in enumerate(configured):
-            group_key = (srv["group"] or "").lower() or self.root_groups[(srv["account"].lower(), srv["datacenter"])]
+            home = "archive" if srv["status"] in ("archived", "queuedForRestore") else "default"
+            group_key = (srv["group"] or "").lower() or \
+                self.builtin_groups[(srv["account"].lower(), srv["datacenter"], home)]
             group = self.groups[group_key]
             if group["account"] != srv["account"] or group["datacenter"] != srv["datacenter"]:
                 raise ValueError("server %s: group %s is in another account or data center"
@@ -266,17 +307,21 @@ class State:
                 queueable, message = self._check_queueable(alias, key, name)
                 if not queueable:
                     answer = {"server": key, "isQueued": False}
+                    if message == ALREADY_IN_STATE:
+                        message = NOT_QUEUEABLE if self.behaviour.already_there_message else None
                     if message:
                         answer["errorMessage"] = message
                     answers.append(answer)
                     continue
                 if op is None:
-                    op = self._new_operation(alias, name, now, take_fault())
+                    op = self._new_operation(alias, name, self.servers[key]["datacenter"], now, take_fault())
                 self._schedule_effects(op, key)
                 answers.append({"server": key, "isQueued": True, "links": [{
                     "rel": "status", "href": "/v2/operations/%s/status/%s" % (alias.lower(), op.id),
                     "id": op.id}]})
             self._wakeup.notify_all()
+            if self.behaviour.answer_order == "unordered":
+                answers = answers[1:] + answers[:1]
             return answers
 
     def _check_queueable(self, alias, key, name):
@@ -302,17 +347,16 @@ class State:
             return False, NOT_QUEUEABLE
         return True, None
 
-    def _new_operation(self, alias, name, now, fault):
+    def _new_operation(self, alias, name, datacenter, now, fault):
+        """An operation, its id prefixed by the data center of the (first) server it runs on."""
         timing = self.timing
         start = now + timing.op_start_delay
-        op = Operation(id="%s-%d" % (self.accounts[alias.lower()]["location"].lower(), next(self._op_numbers)),
+        op = Operation(id="%s-%d" % (datacenter, next(self._op_numbers)),
                        account=alias.upper(), name=name, start_at=start,
                        end_at=start + timing.op_duration, result=timing.op_result,
                        record_lag=timing.record_lag)
-        if fault is not None and fault.kind == "op_fail":
-            op.result = "failed"
-        elif fault is not None and fault.kind == "op_stuck":
-            op.result = None
+        if fault is not None:
+            op.result = fault.operation_result
         self.operations[op.id] = op
         return op
 

@@ -37,6 +37,28 @@ def root_group_id(alias, datacenter):
     return stable_id(alias, datacenter, "root")
 
 
+# The groups CLC made in every data center of an account, as recorded:
+# kind -> (name, type, description); the root's name and description are "<DC> Hardware".
+BUILTIN_GROUPS = {
+    "root": (None, "default", None),
+    "archive": ("Archive", "archive", "Pay only for the storage consumed by the archived server. "
+                "No compute or licensing costs are incurred."),
+    "default": ("Default Group", "default", "The default location for new servers created in your account."),
+    "templates": ("Templates", "templates", "Custom templates provide a set of hardware/software settings "
+                  "that can be used repeatedly to create servers configured with the same settings."),
+}
+
+
+def builtin_group(alias, datacenter, kind):
+    """The record of one of the groups every account has in every data center."""
+    name, group_type, description = BUILTIN_GROUPS[kind]
+    if kind == "root":
+        name = description = "%s Hardware" % datacenter.upper()
+    group_id = root_group_id(alias, datacenter) if kind == "root" else stable_id(alias, datacenter, "builtin", kind)
+    return {"id": group_id, "name": name, "description": description, "type": group_type,
+            "account": alias.upper(), "datacenter": datacenter}
+
+
 def default_config():
     """A small world: account ACCT with sub-account SUBA in UC1 and VA1."""
     def group(name, alias, dc, parent):
@@ -55,6 +77,11 @@ def default_config():
                 "account": grp["account"], "group": grp["id"],
                 "datacenter": grp["datacenter"]}
 
+    def dormant(name, status, description):
+        """A stopped ACCT server in UC1 that its status places in the Archive group."""
+        return {"id": name, "name": name, "description": description, "account": "ACCT",
+                "datacenter": "uc1", "status": status, "powerState": "stopped"}
+
     return {
         "accounts": [
             {"alias": "ACCT", "parent": None, "location": "UC1",
@@ -72,6 +99,8 @@ def default_config():
             server("VA1ACCTAPP02", apps, "Application node 2"),
             server("UC1SUBAWEB01", suba_web, "Sub-account web node 1"),
             server("UC1SUBAWEB02", suba_web, "Sub-account web node 2"),
+            dormant("UC1ACCTOLD01", "archived", "Archived web node"),
+            dormant("UC1ACCTOLD02", "queuedForRestore", "Web node being restored"),
         ],
     }
 
@@ -224,6 +253,7 @@ def _normalize_server(srv, accounts, groups_by_id, dc_ids):
         "details": bool(srv.get("details", True)),
         "cpu": int(srv.get("cpu", 2)), "memoryMB": int(srv.get("memoryMB", 4096)),
         "storageGB": int(srv.get("storageGB", 60)),
+        "hostName": srv.get("hostName", (srv.get("name") or srv["id"]).lower()),
         "osType": srv.get("osType", "Ubuntu 22 64-bit"),
         "os": srv.get("os", "ubuntu22_64Bit"),
         "ipAddress": srv.get("ipAddress"),

@@ -23,6 +23,10 @@ from support import TINYPROXY_CONF, wait_until  # noqa: E402
 # of a parallel run (which reads only this conftest) prints it.
 pytest_plugins = ["reliability.report", "skip_policy"]
 
+# The platform matrix builds distribution roots: its own target,
+# `make test-platforms` (which names the folder, so it is collected there).
+collect_ignore = ["platforms"]
+
 
 @pytest.fixture
 def sim_factory():
@@ -46,6 +50,20 @@ def sim_factory():
 def clc(sim_factory):
     """A simulator of the fencing tests' world (fencing_world)."""
     return sim_factory(config=fencing_world())
+
+
+@pytest.fixture
+def clc_tls(sim_factory):
+    """The same over HTTPS, with the simulator's own CA (sim.ca_file)."""
+    return sim_factory(config=fencing_world(), tls=True)
+
+
+@pytest.fixture
+def token_dir(tmp_path):
+    """An empty 0700 directory for the agent's token cache."""
+    path = tmp_path / "tokens"
+    path.mkdir(mode=0o700)
+    return str(path)
 
 
 @pytest.fixture

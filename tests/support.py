@@ -7,8 +7,6 @@ import re
 import shutil
 import time
 
-import pytest
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -45,6 +43,11 @@ def power_posts(source, op=None):
         if match and (op is None or match.group("op") == op):
             posts.append(entry)
     return posts
+
+
+def power_operations(source):
+    """The operations (powerOff, ...) of the power POSTs, in order."""
+    return [POWER_POST.match(entry["path"]).group("op") for entry in power_posts(source)]
 
 
 def logins(source):
@@ -85,6 +88,7 @@ def missing_packages(*commands):
 def require_commands(*commands):
     """Fail (never skip) the calling test when a command is missing, naming
     the Debian packages to install."""
+    import pytest  # here: the cluster harness also runs inside roots without pytest
     missing = missing_packages(*commands)
     if missing:
         pytest.fail("Debian packages missing: %s (run make deps)" % " ".join(missing),
@@ -92,6 +96,7 @@ def require_commands(*commands):
 
 
 def require_root(why):
+    import pytest
     if os.geteuid() != 0:
         pytest.fail("needs root: %s (the README runs make test as root)" % why, pytrace=False)
 

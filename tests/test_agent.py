@@ -8,18 +8,11 @@ import subprocess
 import pytest
 
 from agentrun import (REPO, closed_port_url, SENTINEL_PASSWORD, TRACEBACK, USERNAME, cli_args,
-                      fencing_world, run_agent, secrets_found, stdin_params)
+                      run_agent, secrets_found, stdin_params)
 from support import logins, power_posts
 
 WEB = "UC1ACCTWEB01"
 FAST = ["--power-timeout", "5", "--shell-timeout", "3", "--login-timeout", "2"]
-
-
-@pytest.fixture
-def token_dir(tmp_path):
-    path = tmp_path / "tokens"
-    path.mkdir(mode=0o700)
-    return str(path)
 
 
 def agent(sim, token_dir, action, plug=WEB, extra=(), **kwargs):
@@ -387,11 +380,6 @@ def test_persistent_500_fails_after_bounded_retries(clc, token_dir):
 
 # ---------------------------------------------------------------- TLS
 
-@pytest.fixture
-def clc_tls(sim_factory):
-    return sim_factory(config=fencing_world(), tls=True)
-
-
 def tls_args(sim, token_dir, extra=()):
     return ["-o", "status", "--api-url", sim.url, "-l", USERNAME, "-p", SENTINEL_PASSWORD,
             "-n", WEB, "--token-file", os.path.join(token_dir, "[hash].token")] + FAST + list(extra)
@@ -545,3 +533,14 @@ def test_reboot_whose_power_on_fails_still_fences_and_says_why(clc, token_dir):
     assert (result.rc, result.stdout.strip()) == (0, "Success: Rebooted"), result
     assert "powerOn of server %s failed" % WEB in result.stderr
     assert clc.server(WEB)["powerState"] == "stopped"
+
+
+def test_a_reboot_ends_within_one_power_timeout(clc, token_dir):
+    """One deadline per action: a slow off and a stuck on share power_timeout
+    (README: a reboot ends within power_timeout + 1 s); the node was fenced."""
+    clc.configure(record_lag=2.0)
+    clc.add_fault("op_stuck", path="/servers/powerOn")
+    result = agent(clc, token_dir, "reboot", extra=["--power-timeout", "3"], pacemaker=True)
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Rebooted"), result
+    assert clc.server(WEB)["powerState"] == "stopped"
+    assert result.seconds < 3 + 1 + 0.8, result

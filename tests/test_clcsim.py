@@ -1,12 +1,13 @@
 """The simulator's CLC v2 API and state machine, over real HTTP."""
 
 import base64
+import gzip
 import json
 import time
 
 import pytest
 
-from clcsim import Simulator
+from clcsim import Simulator, default_config
 from clcsim.client import SimClient
 from support import wait_until
 
@@ -49,10 +50,11 @@ def test_login_returns_clc_body_and_a_jwt_with_real_expiry(sim):
     reply = SimClient(sim).call("POST", "/v2/authentication/login",
                                 {"username": "admin@acct", "password": "s3cret-Passw0rd"})
     assert reply.status == 200
-    assert reply.headers["Content-Type"] == "application/json"
+    assert reply.headers["Content-Type"] == "application/json; charset=utf-8"
     body = reply.json()
-    assert {k: body[k] for k in ("userName", "accountAlias", "locationAlias", "roles")} == {
-        "userName": "admin@acct", "accountAlias": "ACCT", "locationAlias": "UC1", "roles": ["ServerAdmin"]}
+    assert {k: body[k] for k in ("userName", "accountAlias", "locationAlias")} == {
+        "userName": "admin@acct", "accountAlias": "ACCT", "locationAlias": "UC1"}
+    assert len(body["roles"]) == 8 and "ServerAdmin" in body["roles"]  # the recorded admin's roles
     token = body["bearerToken"]
     header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
     assert header == {"alg": "HS256", "typ": "JWT"}
@@ -96,7 +98,7 @@ def test_missing_forged_foreign_and_revoked_tokens_get_401(sim, sim_factory):
                   other_sim_token]:
         refused[token] = client.server("UC1ACCTWEB01", token=token)
     for case, reply in refused.items():
-        assert (reply.status, reply.json()) == (401, {"message": UNAUTHORIZED}), case
+        assert (reply.status, reply.data) == (401, b""), case  # CLC's 401 body was never recorded
     assert client.server("UC1ACCTWEB01").status == 200
     sim.expire_tokens()
     assert client.server("UC1ACCTWEB01").status == 401
@@ -124,7 +126,7 @@ def test_account_access_covers_sub_accounts_only(api, sim):
 
 def test_server_get_shape_and_case_insensitivity(api):
     reply = api.server("uc1AcctWeb01", alias="Acct")  # links still carry the alias lowercase
-    assert reply.status == 200 and reply.headers["Content-Type"] == "application/json"
+    assert reply.status == 200 and reply.headers["Content-Type"] == "application/json; charset=utf-8"
     body = reply.json()
     assert body["id"] == "uc1acctweb01" and body["name"] == "UC1ACCTWEB01"
     assert body["status"] == "active" and body["locationId"] == "UC1"
@@ -143,7 +145,7 @@ def test_unknown_server_and_other_accounts_server_are_404_with_empty_body(api):
     for server_id, alias in [("UC1ACCTNOPE99", "ACCT"), ("UC1SUBAWEB01", "ACCT")]:
         reply = api.server(server_id, alias=alias)
         assert (reply.status, reply.data) == (404, b"")
-        assert reply.headers["Content-Type"] == "application/json"
+        assert "Content-Type" not in reply.headers  # as recorded: no type for no body
 
 
 def test_servers_without_details_block(api, sim):
@@ -159,12 +161,16 @@ def test_servers_without_details_block(api, sim):
 def test_datacenters_with_and_without_group_links(api):
     plain = api.get("/v2/datacenters/ACCT").json()
     assert [dc["id"] for dc in plain] == ["uc1", "va1"]
-    assert all(link["rel"] == "self" for dc in plain for link in dc["links"])
+    assert not any("/v2/groups/acct/" in link["href"] for dc in plain for link in dc["links"])
     linked = api.get("/v2/datacenters/Acct?groupLinks=true").json()
     for dc in linked:
+        assert len(dc["links"]) == 15  # as recorded: defaults, billing, statistics, ... of the root group
         group = [link for link in dc["links"] if link["rel"] == "group"]
         assert len(group) == 1 and group[0]["href"] == "/v2/groups/acct/" + group[0]["id"]
-        assert group[0]["name"] == dc["name"]
+        assert group[0]["name"] == dc["id"].upper() + " Hardware"
+        assert {link["rel"] for link in dc["links"] if link["href"].startswith(group[0]["href"] + "/")} == {
+            "defaults", "billing", "statistics", "upcomingScheduledActivities",
+            "horizontalAutoscalePolicyMapping", "scheduledActivities"}
     single = api.get("/v2/datacenters/ACCT/UC1?groupLinks=true")
     assert single.status == 200 and single.json() == linked[0]
     assert api.get("/v2/datacenters/ACCT/XX9").status == 404
@@ -185,27 +191,64 @@ def test_group_tree_lists_every_server_by_link(api):
     found = {}
     for root_id in root_groups(api):
         root = api.get("/v2/groups/ACCT/%s" % root_id).json()
-        assert root["serversCount"] == sum(
-            1 for g in flatten(root) for link in g["links"] if link["rel"] == "server")
         for group in flatten(root):
-            assert group["type"] == "default" and group["status"] == "active"
+            assert group["status"] == "active"
             assert "servers" not in group
             for link in group["links"]:
                 if link["rel"] == "server":
                     assert link["href"] == "/v2/servers/acct/" + link["id"].lower()
-                    found[link["id"]] = group["id"]
-    assert sorted(found) == ["UC1ACCTDB01", "UC1ACCTWEB01", "UC1ACCTWEB02", "VA1ACCTAPP01", "VA1ACCTAPP02"]
+                    found[link["id"]] = group["name"]
+    assert sorted(found) == ["UC1ACCTDB01", "UC1ACCTOLD01", "UC1ACCTOLD02", "UC1ACCTWEB01", "UC1ACCTWEB02",
+                             "VA1ACCTAPP01", "VA1ACCTAPP02"]
+    assert found["UC1ACCTOLD01"] == found["UC1ACCTOLD02"] == "Archive"
     uc1_root = api.get("/v2/groups/ACCT/%s" % root_groups(api)[0]).json()
+    assert uc1_root["name"] == "UC1 Hardware"
+    assert [(g["name"], g["type"]) for g in uc1_root["groups"]] == [  # CLC's built-in groups, by name
+        ("Archive", "archive"), ("Databases", "default"), ("Default Group", "default"),
+        ("Templates", "templates"), ("Web", "default")]
     assert max(len(list(flatten(child))) for child in uc1_root["groups"]) >= 2  # nested
 
 
-def test_detailed_group_inlines_full_servers(api, sim):
+def test_servers_count_as_recorded(api):
+    """Plain listings count active servers only; detailed ones count every
+    server but those in Archive groups (UC1 holds 3 active + 2 archived)."""
+    root_id = root_groups(api)[0]
+    plain = api.get("/v2/groups/ACCT/%s" % root_id).json()
+    detailed = api.get("/v2/groups/ACCT/%s?serverDetail=detailed" % root_id).json()
+    assert plain["serversCount"] == 3
+    assert detailed["serversCount"] == 3
+    archive = [g for g in detailed["groups"] if g["type"] == "archive"][0]
+    assert archive["serversCount"] == 0 and len(archive["servers"]) == 2
+
+
+def test_detailed_group_inlines_servers_and_no_server_links(api, sim):
     sim.set_server("UC1ACCTDB01", powerState="stopped")
     root = api.get("/v2/groups/ACCT/%s?serverDetail=detailed" % root_groups(api)[0]).json()
     servers = {srv["name"]: srv for group in flatten(root) for srv in group["servers"]}
-    assert sorted(servers) == ["UC1ACCTDB01", "UC1ACCTWEB01", "UC1ACCTWEB02"]
+    assert sorted(servers) == ["UC1ACCTDB01", "UC1ACCTOLD01", "UC1ACCTOLD02", "UC1ACCTWEB01", "UC1ACCTWEB02"]
     assert servers["UC1ACCTDB01"]["details"]["powerState"] == "stopped"
     assert servers["UC1ACCTWEB01"]["id"] == "uc1acctweb01"
+    assert not [link for group in flatten(root) for link in group["links"] if link["rel"] == "server"]
+    for name in ("UC1ACCTOLD01", "UC1ACCTOLD02"):  # archived, queuedForRestore: partial details
+        assert servers[name]["details"] == {"powerState": "stopped", "storageGB": 60}
+
+
+def test_queued_for_delete_details_are_full_or_absent(api, sim):
+    """CLC listed queuedForDelete servers with full details (started or paused) or none."""
+    sim.set_server("UC1ACCTWEB01", status="queuedForDelete", powerState="paused")
+    sim.set_server("UC1ACCTWEB02", status="queuedForDelete", details=False)
+    root = api.get("/v2/groups/ACCT/%s?serverDetail=detailed" % root_groups(api)[0]).json()
+    servers = {srv["name"]: srv for group in flatten(root) for srv in group["servers"]}
+    assert servers["UC1ACCTWEB01"]["details"]["powerState"] == "paused"
+    assert "cpu" in servers["UC1ACCTWEB01"]["details"]
+    assert "details" not in servers["UC1ACCTWEB02"]
+
+
+def test_archived_server_read_alone_has_full_details_without_compute(api):
+    details = api.server("UC1ACCTOLD01").json()["details"]
+    assert (details["powerState"], details["cpu"], details["memoryMB"], details["hostName"]) == (
+        "stopped", 0, 0, "")
+    assert isinstance(details["partitions"][1]["sizeGB"], float)
 
 
 def test_unknown_or_foreign_group_is_404(api):
@@ -219,8 +262,7 @@ def test_unknown_or_foreign_group_is_404(api):
 
 def test_unknown_path_and_wrong_method(api):
     reply = api.get("/v2/nothing/here")
-    assert reply.status == 404 and "message" in reply.json()
-    assert reply.headers["Content-Type"] == "application/json"
+    assert (reply.status, reply.data) == (404, b"") and "Content-Type" not in reply.headers
     wrong = api.call("DELETE", "/v2/servers/ACCT/UC1ACCTWEB01")
     assert wrong.status == 405 and "message" in wrong.json()
 
@@ -229,23 +271,58 @@ def test_unknown_path_and_wrong_method(api):
 
 def test_batch_is_deduped_and_shares_one_status_id(api, sim):
     reply = api.power("powerOff", ["UC1ACCTWEB01", "uc1acctweb01", "UC1ACCTWEB02", "UC1ACCTNOPE"])
-    answers = reply.json()
-    assert [a["server"] for a in answers] == ["uc1acctweb01", "uc1acctweb02", "uc1acctnope"]
-    assert [a["isQueued"] for a in answers] == [True, True, False]
-    assert answers[2]["errorMessage"] == NOT_QUEUEABLE and "links" not in answers[2]
-    link = answers[0]["links"][0]
-    assert link["rel"] == "status" and link == answers[1]["links"][0]
+    answers = {a["server"]: a for a in reply.json()}
+    assert len(reply.json()) == 3  # duplicates collapsed, answers not in request order:
+    assert [a["server"] for a in reply.json()] == ["uc1acctweb02", "uc1acctnope", "uc1acctweb01"]
+    assert [answers[s]["isQueued"] for s in ("uc1acctweb01", "uc1acctweb02", "uc1acctnope")] == [True, True, False]
+    assert answers["uc1acctnope"]["errorMessage"] == NOT_QUEUEABLE and "links" not in answers["uc1acctnope"]
+    link = answers["uc1acctweb01"]["links"][0]
+    assert link["rel"] == "status" and link == answers["uc1acctweb02"]["links"][0]
     assert link["href"] == "/v2/operations/acct/status/" + link["id"] and link["id"].startswith("uc1-")
     assert sim.requests()[-1]["body"] == ["UC1ACCTWEB01", "uc1acctweb01", "UC1ACCTWEB02", "UC1ACCTNOPE"]
 
 
-def test_already_in_state_is_not_queued_without_message(api, sim):
-    assert api.power("powerOn", ["UC1ACCTWEB01"]).json() == [{"server": "uc1acctweb01", "isQueued": False}]
+def test_already_in_state_is_not_queued_with_clc_message(api, sim):
+    refused = {"server": "uc1acctweb01", "isQueued": False, "errorMessage": NOT_QUEUEABLE}
+    assert api.power("powerOn", ["UC1ACCTWEB01"]).json() == [refused]
     sim.set_server("UC1ACCTWEB01", powerState="stopped")
     for operation in ("powerOff", "shutDown"):
-        assert api.power(operation, ["UC1ACCTWEB01"]).json() == [{"server": "uc1acctweb01", "isQueued": False}]
+        assert api.power(operation, ["UC1ACCTWEB01"]).json() == [refused]
     sim.set_server("UC1ACCTWEB02", powerState="paused")
     assert api.power("pause", ["UC1ACCTWEB02"]).json()[0]["isQueued"] is False
+
+
+def test_behaviour_options_give_the_other_recorded_variants(api, sim):
+    sim.configure(already_there_message=False, answer_order="request", unauthorized_body="message")
+    assert api.power("powerOn", ["UC1ACCTWEB01"]).json() == [{"server": "uc1acctweb01", "isQueued": False}]
+    answers = api.power("powerOff", ["UC1ACCTWEB01", "UC1ACCTWEB02"]).json()
+    assert [a["server"] for a in answers] == ["uc1acctweb01", "uc1acctweb02"]
+    assert api.server("UC1ACCTWEB01", token="garbage").json() == {"message": UNAUTHORIZED}
+
+
+def test_config_file_options_set_the_behaviour(sim_factory):
+    sim = sim_factory(config=dict(default_config(), options={"unauthorized_body": "message"}))
+    assert SimClient(sim).server("UC1ACCTWEB01", token="garbage").json() == {"message": UNAUTHORIZED}
+    with pytest.raises(ValueError):
+        sim_factory(config=dict(default_config(), options={"answer_order": "sorted"}))
+
+
+def test_operation_id_names_the_servers_data_center(sim_factory):
+    """A CA1 server of an account at home in VA1 got a ca1-... status id."""
+    sim = sim_factory(config={
+        "accounts": [{"alias": "ALTD", "location": "VA1", "users": [{"username": "u", "password": "p"}]}],
+        "datacenters": [{"id": "ca1"}], "servers": [{"id": "CA1ALTDPWROPS01", "account": "ALTD", "datacenter": "ca1"}]})
+    api = SimClient(sim)
+    api.login("u", "p")
+    answer = api.power("powerOff", ["CA1ALTDPWROPS01"], alias="ALTD").json()[0]
+    assert answer["links"][0]["id"].startswith("ca1-")
+
+
+def test_gzip_when_asked(api):
+    reply = api.call("GET", "/v2/servers/ACCT/UC1ACCTWEB01", headers={"Accept-Encoding": "gzip"})
+    assert reply.headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(reply.data))["id"] == "uc1acctweb01"
+    assert "Content-Encoding" not in api.server("UC1ACCTWEB01").headers
 
 
 @pytest.mark.parametrize("setup, operation, message", [

@@ -26,7 +26,7 @@ def test_status_fault_with_default_clc_style_body(api, sim):
     sim.add_fault("status", path="/v2/servers/", status=500)
     reply = api.server("UC1ACCTWEB01")
     assert (reply.status, reply.json()) == (500, {"message": "An error has occurred."})
-    assert reply.headers["Content-Type"] == "application/json"
+    assert reply.headers["Content-Type"] == "application/json; charset=utf-8"
     assert api.get("/v2/datacenters/ACCT").status == 200  # other paths unaffected
     assert sim.requests()[-2]["fault"] == "status"
 
@@ -276,6 +276,8 @@ def test_control_endpoint_config_and_health(api, sim):
     assert final_status(api, failed, 0.2) == "failed"
     assert control(sim, "POST", "/_sim/config", {"op_result": "maybe"}).status == 400
     assert control(sim, "POST", "/_sim/config", {"warp": 9}).status == 400
+    assert control(sim, "POST", "/_sim/config", {"answer_order": "request"}).json()["answer_order"] == "request"
+    assert control(sim, "POST", "/_sim/config", {"answer_order": "sorted"}).status == 400
     health = control(sim, "GET", "/_sim/health").json()
-    assert health["status"] == "ok" and health["servers"] == 7 and health["url"] == sim.url
+    assert health["status"] == "ok" and health["servers"] == 9 and health["url"] == sim.url
     assert control(sim, "GET", "/_sim/nothing").status == 404

@@ -79,6 +79,10 @@ def test_mirror_lines_move_the_hosts_sources_to_another_suite(monkeypatch):
         "deb http://m.example/debian bullseye-updates main",
         "deb http://s.example/debian-security bullseye-security main",
     ]
+    assert roots.mirror_lines("bullseye", pockets=("", "-updates")) == [
+        "deb http://m.example/debian bullseye main",
+        "deb http://m.example/debian bullseye-updates main",
+    ]
 
 
 def test_no_mirror_is_a_clear_error(monkeypatch):

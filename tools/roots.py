@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """Debian roots for tests: built once with mmdebstrap, run as throwaway copies.
 
-    Recipe(name, suite, packages, variant="apt")
-        What to build: a Debian suite, an mmdebstrap variant, extra packages.
+    Recipe(name, suite, packages, variant="apt", pockets=None)
+        What to build: a Debian suite, an mmdebstrap variant, extra packages;
+        pockets limits the host's sources to some suffixes ("" for the
+        release, "-updates", "-security"), e.g. for an old release whose
+        security archive the mirror no longer serves.
     cached_root(recipe) -> directory
         Builds the root once from the machine's own Debian mirror (read from
         its apt sources) into <cache>/<name>-<key>, key = a hash of the recipe.
@@ -57,17 +60,18 @@ INSIDE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 
 
-class Recipe(collections.namedtuple("Recipe", "name suite packages variant")):
+class Recipe(collections.namedtuple("Recipe", "name suite packages variant pockets")):
     """A root to build: mmdebstrap's variant ("apt", "minbase", ...) of a
     Debian suite, plus packages."""
 
-    def __new__(cls, name, suite, packages, variant="apt"):
-        return super(Recipe, cls).__new__(cls, name, suite, tuple(packages), variant)
+    def __new__(cls, name, suite, packages, variant="apt", pockets=None):
+        return super(Recipe, cls).__new__(cls, name, suite, tuple(packages), variant,
+                                          None if pockets is None else tuple(pockets))
 
     def key(self):
         """Short hash of everything the built root depends on."""
         text = json.dumps([HARNESS_VERSION, self.suite, self.variant, sorted(self.packages),
-                           mirror_lines(self.suite), local_ca_digest()])
+                           mirror_lines(self.suite, self.pockets), local_ca_digest()])
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def directory(self):
@@ -136,17 +140,21 @@ def parse_one_line(text):
     return found
 
 
-def mirror_lines(suite):
+def mirror_lines(suite, pockets=None):
     """One-line apt sources for `suite` on the host's own mirrors: the host's
     sources of its own release, with its codename replaced by `suite`
     (bookworm-security -> bullseye-security)."""
     codename = host_codename()
     lines = []
     for uri, host_suite, components in apt_sources():
-        if codename and (host_suite == codename or host_suite.startswith(codename + "-")):
-            line = "deb %s %s %s" % (uri, suite + host_suite[len(codename):], " ".join(components))
-            if line not in lines:
-                lines.append(line)
+        if not codename or not (host_suite == codename or host_suite.startswith(codename + "-")):
+            continue
+        pocket = host_suite[len(codename):]  # "", "-updates", "-security"
+        if pockets is not None and pocket not in pockets:
+            continue
+        line = "deb %s %s %s" % (uri, suite + pocket, " ".join(components))
+        if line not in lines:
+            lines.append(line)
     if not lines:
         raise RootError("no Debian mirror found in the apt sources (/etc/apt/sources.list, "
                         "/etc/apt/sources.list.d/) for release %s" % codename)
@@ -177,7 +185,7 @@ def mmdebstrap_argv(recipe, target):
             "--customize-hook=" + local_cas]
     if recipe.packages:
         argv.append("--include=" + ",".join(recipe.packages))
-    return argv + [recipe.suite, target] + mirror_lines(recipe.suite)
+    return argv + [recipe.suite, target] + mirror_lines(recipe.suite, recipe.pockets)
 
 
 def require_mmdebstrap():

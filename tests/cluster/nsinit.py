@@ -80,11 +80,17 @@ def reap_orphans(stop):
             time.sleep(0.2)
 
 
-def main(agent, ready_file):
+def prepare(agent):
+    """Private state directories, the agent in /usr/sbin, loopback up (also
+    used inside distribution roots by the platform tests)."""
     for path in PRIVATE_DIRS:
         make_private(path)
     show_agent(agent)
     subprocess.check_call(["ip", "link", "set", "lo", "up"])
+
+
+def main(agent, ready_file):
+    prepare(agent)
     with open(ready_file + ".tmp", "w") as ready:
         ready.write("ready\n")
     os.rename(ready_file + ".tmp", ready_file)

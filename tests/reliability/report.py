@@ -22,7 +22,8 @@ PASS, FAIL, KNOWN_BUG, NOT_APPLICABLE = "✓", "✗", "bug", "–"
 COUNTED = ("false_off", "traceback", "hang", "duplicate_posts", "resent_after_refusal")
 TOTALS = (("cells", "cells"), ("false OFF", "false_off"), ("tracebacks", "traceback"),
           ("leaked secrets", "leaks"), ("hangs", "hang"), ("duplicate POSTs", "duplicate_posts"),
-          ("re-sent after refusal", "resent_after_refusal"), ("agent runs", "runs"))
+          ("re-sent after refusal", "resent_after_refusal"), ("hostile cases", "hostile"),
+          ("agent runs", "runs"))
 
 
 def pytest_configure(config):
@@ -65,6 +66,7 @@ class Collector(object):
 def totals_of(runs):
     totals = dict.fromkeys(COUNTED + ("leaks", "runs"), 0)
     totals["cells"] = sum(1 for run in runs if run["kind"] == "cell")
+    totals["hostile"] = sum(1 for run in runs if run["kind"] == "hostile")
     for run in runs:
         totals["runs"] += run.get("runs", 1)
         for key in COUNTED:

@@ -1,0 +1,485 @@
+"""Hostile cases: what a hostile review tried against the agent (issue 13),
+each as real agent runs against the simulator. Every run is judged as the
+matrix judges it (traceback, leaked secret, false OFF, hang) and counted in
+the report's totals as a hostile case."""
+
+import fcntl
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from agentrun import (AGENT, SENTINEL_PASSWORD, TRACEBACK, agent_env, closed_port_url,
+                      fencing_world, stdin_params, stdin_text)
+from clcsim.client import SimClient
+from support import logins, power_posts
+
+from . import checks
+from .catalogue import LOGIN, POWER_POST, SERVER
+from .runner import PLUG, run_as
+
+FAST = {"power_timeout": "5", "shell_timeout": "3", "login_timeout": "2"}
+OTHER_USER, OTHER_PASSWORD = "admin@acct", "s3cret-Passw0rd"
+HANG_AFTER = 20
+
+
+class Hostile(object):
+    """Runs the agent for one hostile case and counts every run."""
+
+    def __init__(self, tmp_path, name):
+        self.tmp_path = tmp_path
+        self.token_dir = str(tmp_path / "tokens")
+        self.debug_file = str(tmp_path / "debug.log")
+        self.tally = checks.Tally("hostile: " + name)
+        self.sims = []
+        self.secrets = [SENTINEL_PASSWORD]
+
+    def params(self, sim, action="status", plug=PLUG, **extra):
+        params = stdin_params(sim, self.token_dir, plug, action, verbose="1",
+                              debug_file=self.debug_file, **FAST)
+        params.update(extra)
+        if sim not in self.sims:
+            self.sims.append(sim)
+        return params
+
+    def run(self, params, mode="stdin", false_off=None, **kwargs):
+        if os.path.exists(self.debug_file):
+            os.unlink(self.debug_file)
+        try:
+            result = run_as(mode, params, debug_file=self.debug_file, timeout=HANG_AFTER * 2, **kwargs)
+        except subprocess.TimeoutExpired as ex:
+            result = checks_timeout(ex)
+        self.count(result, false_off(result) if false_off else False)
+        return result
+
+    def count(self, result, false_off=False):
+        tokens = [token for sim in self.sims for token in sim.issued_tokens()]
+        self.tally.add(result, self.secrets + tokens, false_off=false_off,
+                       hang=result.rc is None or result.seconds > HANG_AFTER)
+
+    def assert_sane(self):
+        assert not self.tally.traceback and not self.tally.leaks and not self.tally.hang, \
+            self.tally.record()
+
+
+def checks_timeout(ex):
+    from agentrun import AgentResult
+    text = lambda out: out.decode("utf-8", "replace") if isinstance(out, bytes) else (out or "")
+    return AgentResult(None, text(ex.stdout), text(ex.stderr), HANG_AFTER * 2)
+
+
+@pytest.fixture
+def hostile(request, tmp_path, record_run):
+    case = Hostile(tmp_path, request.node.name)
+    yield case
+    record_run(case.tally.record(), kind="hostile")
+
+
+def token_files(directory):
+    return [os.path.join(directory, name) for name in os.listdir(directory)
+            if name.endswith(".token")]
+
+
+def prime(hostile, sim, **extra):
+    result = hostile.run(hostile.params(sim, "monitor", **extra))
+    assert result.rc == 0, result
+    return result
+
+
+def one_failure(result, *words):
+    assert result.rc == 1, result
+    errors = checks.failure_lines(result)
+    assert len(errors) == 1, result
+    for word in words:
+        assert word.lower() in errors[0].lower(), result
+
+
+def says_off(result):
+    return result.rc == 2 or "Status: OFF" in result.stdout
+
+
+def wait_for_request(sim, predicate, timeout=15):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if any(predicate(r) for r in sim.requests()):
+            return
+        time.sleep(0.02)
+    raise AssertionError("no such request: %r" % sim.requests())
+
+
+def start_agent(params):
+    return subprocess.Popen([AGENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True,
+                            env=agent_env(pacemaker=True))
+
+
+
+# ---------------------------------------------------------------- 1: TLS
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "off"])
+def test_ssl_insecure_set_false_keeps_tls_verified(clc_tls, hostile, value):
+    params = hostile.params(clc_tls, "status", ssl_insecure=value)
+    del params["cacert"]
+    result = hostile.run(params)
+    one_failure(result, "not trusted")
+    assert clc_tls.requests() == []
+    hostile.assert_sane()
+
+
+def test_ssl_insecure_set_true_still_turns_verification_off(clc_tls, hostile):
+    params = hostile.params(clc_tls, "status", ssl_insecure="1")
+    del params["cacert"]
+    result = hostile.run(params)
+    assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
+
+
+# ---------------------------------------------------------------- 2: credentials in URLs
+
+PROXY_USER, PROXY_PASSWORD = "proxy-usr-4d1", "Pr0xy/pa@ss-9e"
+
+
+@pytest.mark.parametrize("proxy", [
+    "{user}:{password}@127.0.0.1:{port}",               # no scheme, '/' and '@' in the password
+    "http://{user}:{password}@127.0.0.1:{port}",
+    "socks5h://{user}:{password}@127.0.0.1:{port}",
+    "http://{user}:{quoted}@127.0.0.1:{port}",          # percent-encoded, as libcurl wants it
+])
+@pytest.mark.parametrize("mode", ["stdin", "argv"])
+def test_proxy_credentials_never_reach_any_output(clc, hostile, proxy, mode):
+    port = closed_port_url().rsplit(":", 1)[1]
+    hostile.secrets += [PROXY_USER, PROXY_PASSWORD, "pa@ss-9e", "Pr0xy%2Fpa%40ss-9e"]
+    proxy = proxy.format(user=PROXY_USER, password=PROXY_PASSWORD, port=port,
+                         quoted="Pr0xy%2Fpa%40ss-9e")
+    result = hostile.run(hostile.params(clc, "status", proxy=proxy), mode)
+    one_failure(result, "proxy")
+    assert "127.0.0.1:" + port in result.stderr  # the host is still named
+    hostile.assert_sane()
+
+
+def test_api_url_credentials_never_reach_any_output(clc, hostile):
+    user, password = "api-usr-77c", "Ap1/s3cr@t-x1"
+    hostile.secrets += [user, password, "s3cr@t-x1"]
+    for api_url in ["http://%s:%s@127.0.0.1:%d" % (user, password, clc.port),
+                    "http://%s:%s@%s" % (user, "Ap1%2Fs3cr%40t-x1", closed_port_url()[7:])]:
+        result = hostile.run(hostile.params(clc, "status", api_url=api_url, verbose="1"))
+        assert not TRACEBACK.search(result.output), result
+    hostile.assert_sane()
+
+
+# ---------------------------------------------------------------- 3: cache binding
+
+def test_a_fixed_token_file_is_bound_to_url_user_and_password(sim_factory, clc, hostile):
+    token_file = os.path.join(hostile.token_dir, "clc.token")
+    assert hostile.run(hostile.params(clc, "status", token_file=token_file)).rc == 0
+
+    result = hostile.run(hostile.params(clc, "off", token_file=token_file, passwd="wrong-password"))
+    one_failure(result, "rejected the login")
+    assert clc.server(PLUG)["powerState"] == "started"
+
+    before = len(logins(clc))
+    result = hostile.run(hostile.params(clc, "status", token_file=token_file, login=OTHER_USER,
+                                        passwd=OTHER_PASSWORD))
+    assert result.rc == 0, result
+    assert len(logins(clc)) == before + 1
+
+    other = sim_factory(config=fencing_world())
+    result = hostile.run(hostile.params(other, "status", token_file=token_file))
+    assert result.rc == 0, result
+    first = other.requests()[0]
+    assert first["path"].endswith("/authentication/login") and not first["bearer"], other.requests()
+    hostile.assert_sane()
+
+
+# ---------------------------------------------------------------- 4: plain HTTP
+
+def warnings(result):
+    return [line for line in result.stderr.splitlines() if " WARNING: " in line]
+
+
+@pytest.mark.parametrize("action", ["status", "validate-all"])
+def test_plain_http_api_url_is_warned_once_per_run(clc, hostile, action):
+    result = hostile.run(hostile.params(clc, action))
+    assert result.rc == 0, result
+    plain = [line for line in warnings(result) if "http://" in line or "plain HTTP" in line]
+    assert len(plain) == 1 and "https" in plain[0], result
+
+
+def test_https_api_url_has_no_plain_http_warning(clc_tls, hostile):
+    result = hostile.run(hostile.params(clc_tls, "status"))
+    assert result.rc == 0 and warnings(result) == [], result
+
+
+# ---------------------------------------------------------------- 5: cycle after a confirmed off
+
+@pytest.mark.parametrize("before", ["paused", "stopped"])
+def test_cycle_whose_power_on_fails_after_a_confirmed_off_still_fences(clc, hostile, before):
+    clc.set_server(PLUG, powerState=before)
+    clc.add_fault("op_fail", path="/servers/powerOn")
+    result = hostile.run(hostile.params(clc, "reboot", method="cycle"))
+    assert (result.rc, result.stdout) == (0, "Success: Rebooted\n"), result
+    assert "powerOn" in "".join(warnings(result)), result
+    assert clc.server(PLUG)["powerState"] == "stopped"
+    hostile.assert_sane()
+
+
+# ---------------------------------------------------------------- 6: environment proxies
+
+def test_no_proxy_in_the_environment_does_not_bypass_the_proxy(clc, hostile):
+    proxy = closed_port_url()
+    env = agent_env(True, {"no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"})
+    result = hostile.run(hostile.params(clc, "status", proxy=proxy), env=env)
+    one_failure(result, "proxy")
+    assert clc.requests() == []
+
+
+# ---------------------------------------------------------------- 7, 8, 9, 10: token cache
+
+def test_repeated_401_on_the_power_post_logs_in_once(clc, hostile):
+    prime(hostile, clc)
+    clc.clear_requests()
+    clc.add_fault("status", path=POWER_POST, method="POST", status=401)
+    result = hostile.run(hostile.params(clc, "off"))
+    one_failure(result, "401")
+    assert len(logins(clc)) == 1, clc.requests()
+    hostile.assert_sane()
+
+
+def test_a_token_another_run_refreshed_survives_our_401(clc, hostile):
+    """A 401 for the token we read must not throw away the newer token
+    another run wrote meanwhile: the agent takes that one, and no login."""
+    prime(hostile, clc)
+    (path,) = token_files(hostile.token_dir)
+    with open(path, "rb") as f:
+        older = f.read()
+    os.unlink(path)
+    time.sleep(1.1)  # the simulator's tokens differ by their second of issue
+    prime(hostile, clc)
+    with open(path, "rb") as f:
+        newer = f.read()
+    assert json.loads(newer)["token"] != json.loads(older)["token"]
+    with open(path, "wb") as f:
+        f.write(older)
+    clc.clear_requests()
+    clc.configure(latency=1.5)  # time to swap the file while the agent waits
+    clc.add_fault("status", path=SERVER, method="GET", status=401, count=1)
+    params = hostile.params(clc, "status", shell_timeout="8", power_timeout="20")
+    started = time.monotonic()
+    proc = start_agent(params)
+    proc.stdin.write(stdin_text(params))
+    proc.stdin.close()
+    wait_for_request(clc, lambda r: r["path"].startswith("/v2/servers/"))
+    with open(path + ".new", "wb") as f:
+        f.write(newer)
+    os.chmod(path + ".new", 0o600)
+    os.rename(path + ".new", path)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.wait(timeout=HANG_AFTER)
+    from agentrun import AgentResult
+    result = AgentResult(proc.returncode, out, err, time.monotonic() - started)
+    hostile.count(result)
+    assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
+    assert logins(clc) == [], clc.requests()
+    with open(path, "rb") as f:
+        assert f.read() == newer
+    hostile.assert_sane()
+
+
+def test_a_valid_cached_token_is_used_while_another_run_holds_the_login_lock(clc, hostile):
+    prime(hostile, clc)
+    (path,) = token_files(hostile.token_dir)
+    clc.clear_requests()
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = hostile.run(hostile.params(clc, "status"))
+    assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
+    assert result.seconds < 5, result
+    assert logins(clc) == []
+
+
+@pytest.mark.parametrize("where", ["cache", "fixed token_file"])
+def test_a_fifo_at_the_cache_path_does_not_hang_the_run(clc, hostile, where):
+    if where == "cache":
+        prime(hostile, clc)
+        (path,) = token_files(hostile.token_dir)
+        os.unlink(path)
+        extra = {}
+    else:
+        os.makedirs(hostile.token_dir, mode=0o700)
+        path = os.path.join(hostile.token_dir, "clc.token")
+        extra = {"token_file": path}
+    os.mkfifo(path, 0o600)
+    result = hostile.run(hostile.params(clc, "status", **extra))
+    assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
+    assert result.seconds < 10, result
+    hostile.assert_sane()
+
+
+# ---------------------------------------------------------------- 11, 12, 13: what is read
+
+def test_monitor_with_several_plugs_checks_each(clc, hostile):
+    result = hostile.run(hostile.params(clc, "monitor", plug=PLUG + ",UC1ACCTWEB02"))
+    assert result.rc == 0, result
+    paths = [r["path"] for r in clc.requests() if r["path"].startswith("/v2/servers/")]
+    assert paths == ["/v2/servers/ACCT/" + PLUG, "/v2/servers/ACCT/UC1ACCTWEB02"]
+    result = hostile.run(hostile.params(clc, "monitor", plug=PLUG + ",UC1ACCTGONE01"))
+    one_failure(result, "not found")
+    hostile.assert_sane()
+
+
+def va1_group_path(sim):
+    client = SimClient(sim)
+    client.login()
+    for dc in client.get("/v2/datacenters/ACCT?groupLinks=true").json():
+        for link in dc["links"]:
+            if link["rel"] == "group" and dc["id"] == "va1":
+                return link["href"]
+    raise AssertionError("no va1 group")
+
+
+def test_list_status_calls_an_id_unknown_when_its_copies_disagree(clc, hostile):
+    stopped_copy = {"id": "va1-root", "name": "VA1", "groups": [], "servers": [
+        {"id": PLUG.lower(), "name": PLUG, "status": "active", "details": {"powerState": "stopped"}}]}
+    clc.add_fault("body", path="^" + re.escape(va1_group_path(clc)) + "$",
+                  body=json.dumps(stopped_copy))
+
+    def lies(result):
+        return PLUG.lower() in checks.off_lines(result.stdout)
+    result = hostile.run(hostile.params(clc, "list-status", plug=None), false_off=lies)
+    assert result.rc == 0, result
+    assert "%s,%s,UNKNOWN" % (PLUG.lower(), PLUG) in result.stdout.split(), result
+    hostile.assert_sane()
+    assert not hostile.tally.false_off
+
+
+@pytest.mark.parametrize("record_id", ["uc1acctweb02", None, 42])
+def test_a_record_of_another_server_is_an_error_not_a_state(clc, hostile, record_id):
+    record = {"name": "UC1ACCTWEB02", "status": "active", "details": {"powerState": "stopped"}}
+    if record_id is not None:
+        record["id"] = record_id
+    clc.add_fault("body", path=SERVER, method="GET", body=json.dumps(record))
+    result = hostile.run(hostile.params(clc, "status"), false_off=says_off)
+    one_failure(result, PLUG)
+    hostile.assert_sane()
+    assert not hostile.tally.false_off
+
+
+# ---------------------------------------------------------------- 14: unknown fate of a 200
+
+def test_a_non_json_200_to_power_off_is_an_unknown_fate_to_watch(clc, hostile):
+    clc.add_fault("malformed", path=POWER_POST, method="POST", count=1)
+    params = hostile.params(clc, "off")
+    started = time.monotonic()
+    proc = start_agent(params)
+    proc.stdin.write(stdin_text(params))
+    proc.stdin.close()
+    wait_for_request(clc, lambda r: r["method"] == "POST" and "/servers/powerOff" in r["path"])
+    clc.set_server(PLUG, powerState="stopped")  # the operation did run
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.wait(timeout=HANG_AFTER)
+    from agentrun import AgentResult
+    result = AgentResult(proc.returncode, out, err, time.monotonic() - started)
+    hostile.count(result)
+    assert (result.rc, result.stdout) == (0, "Success: Powered OFF\n"), result
+    assert len(power_posts(clc)) == 1
+    hostile.assert_sane()
+
+
+# ---------------------------------------------------------------- 15: input that broke the agent
+
+def non_ascii_world():
+    world = fencing_world()
+    world["accounts"][0]["users"].append({"username": "fénceur@acct", "password": "Pässwörd-ü1"})
+    return world
+
+
+def test_non_ascii_credentials_on_stdin_under_an_ascii_locale(sim_factory, hostile):
+    """Python 3.6 under a C/POSIX locale reads stdin as ASCII; PYTHONIOENCODING
+    does the same on newer Pythons."""
+    sim = sim_factory(config=non_ascii_world())
+    hostile.secrets.append("Pässwörd-ü1")
+    env = agent_env(True, {"PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C"})
+    params = hostile.params(sim, "status", login="fénceur@acct", passwd="Pässwörd-ü1")
+    result = hostile.run(params, env=env)
+    assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
+    hostile.assert_sane()
+
+
+def test_a_username_with_an_invalid_utf8_byte_is_one_clear_line(clc, hostile):
+    params = hostile.params(clc, "status", login=os.fsdecode(b"fencer\xff@acct"))
+    for mode in ("argv", "stdin"):
+        if mode == "stdin":
+            result = run_stdin_bytes(stdin_text(params).encode("utf-8", "surrogateescape"))
+            hostile.count(result)
+        else:
+            result = hostile.run(params, mode)
+        one_failure(result, "UTF-8")
+    assert clc.requests() == []
+    hostile.assert_sane()
+
+
+def run_stdin_bytes(data):
+    from agentrun import AgentResult
+    started = time.monotonic()
+    proc = subprocess.run([AGENT], input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=agent_env(True), timeout=HANG_AFTER * 2)
+    return AgentResult(proc.returncode, proc.stdout.decode("utf-8", "replace"),
+                       proc.stderr.decode("utf-8", "replace"), time.monotonic() - started)
+
+
+def test_an_empty_plug_separator_is_one_clear_line(clc, hostile):
+    result = hostile.run(hostile.params(clc, "status", plug_separator=""), "argv")
+    one_failure(result, "plug_separator")
+    hostile.assert_sane()
+
+
+def test_json_nested_100000_deep_is_not_json_to_the_agent(clc, hostile):
+    clc.add_fault("body", path=SERVER, method="GET", body="[" * 100000 + "]" * 100000)
+    result = hostile.run(hostile.params(clc, "status"))
+    one_failure(result, "not JSON")
+    hostile.assert_sane()
+
+
+# ---------------------------------------------------------------- 16: short secrets, stdin lines, names
+
+def test_a_short_password_echoed_by_the_api_is_masked(sim_factory, hostile):
+    world = fencing_world()
+    world["accounts"][0]["users"].append({"username": "short@acct", "password": "pw"})
+    sim = sim_factory(config=world)
+    sim.add_fault("body", path=LOGIN, status=400,
+                  body=json.dumps({"message": "the password 'pw' is wrong for pwned user"}))
+    result = hostile.run(hostile.params(sim, "status", login="short@acct", passwd="pw"))
+    one_failure(result, "rejected the login", "password")
+    assert "'pw'" not in result.output and "pwned" in result.stderr, result
+
+
+def test_a_stdin_line_without_an_equals_sign_is_never_shown(clc, hostile):
+    secret_line = "second-line-of-a-s3cret"
+    hostile.secrets.append(secret_line)
+    params = hostile.params(clc, "status")
+    result = run_stdin_bytes((stdin_text(params) + secret_line + "\n").encode())
+    hostile.count(result)
+    assert result.rc == 0, result
+    assert "Ignoring unknown option" in result.stderr
+    hostile.assert_sane()
+
+
+def test_cache_names_need_this_hosts_secret_key_and_stay_out_of_logs(clc, hostile, tmp_path):
+    names = []
+    for directory in ("a", "b"):
+        token_dir = str(tmp_path / directory)
+        params = hostile.params(clc, "status", token_file=os.path.join(token_dir, "[hash].token"))
+        assert hostile.run(params).rc == 0
+        (path,) = token_files(token_dir)
+        names.append(os.path.basename(path))
+        keys = [name for name in os.listdir(token_dir) if "key" in name]
+        assert len(keys) == 1, os.listdir(token_dir)
+        assert os.stat(os.path.join(token_dir, keys[0])).st_mode & 0o777 == 0o600
+    assert names[0] != names[1]  # same URL, user and password: only the key differs
+    os.chmod(path, 0o644)
+    result = hostile.run(params)
+    assert result.rc == 0 and "token cache" in result.stderr, result
+    assert names[1][:-len(".token")] not in result.stderr + result.debug_text, result
+    hostile.assert_sane()

@@ -1,0 +1,199 @@
+"""The agent's pure functions, loaded in-process (milliseconds each): the
+decisions the process tests reach only through whole runs."""
+
+import importlib.machinery
+import importlib.util
+import os
+
+import pycurl
+import pytest
+
+from agentrun import AGENT
+
+SERVER = "UC1ACCTWEB01"
+
+
+def load_agent():
+    loader = importlib.machinery.SourceFileLoader("fence_clc_agent", AGENT)
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+agent = load_agent()
+
+
+def record(power_state=None, status="active"):
+    server = {"id": SERVER.lower(), "status": status}
+    if power_state is not None:
+        server["details"] = {"powerState": power_state}
+    return server
+
+
+# ---------------------------------------------------------------- fencing_status
+
+@pytest.mark.parametrize("power_state, status, expected", [
+    ("started", "active", "on"), ("paused", "active", "on"), ("stopped", "active", "off"),
+    ("stopped", "archived", "off"), ("started", "underConstruction", "on")])
+def test_fencing_status(power_state, status, expected):
+    assert agent.fencing_status(record(power_state, status), SERVER) == expected
+
+
+@pytest.mark.parametrize("server", [
+    record(None), record("stopped", "underConstruction"), record("stopped", "queuedForDelete"),
+    record("Stopped"), record("off"), {"status": "active", "details": "stopped"},
+    {"status": ["active"], "details": {"powerState": "stopped"}}])
+def test_fencing_status_is_never_off_unless_clc_says_stopped(server):
+    with pytest.raises(agent.ClcError, match="cannot tell"):
+        agent.fencing_status(server, SERVER)
+    assert agent.fencing_status_or_none(server) is None
+
+
+# ---------------------------------------------------------------- transport_error
+
+@pytest.mark.parametrize("code, proxy, words, retryable, sent", [
+    (pycurl.E_COULDNT_RESOLVE_HOST, "", ["resolve", "DNS"], False, False),
+    (pycurl.E_COULDNT_CONNECT, "", ["cannot connect", "api_url"], True, False),
+    (pycurl.E_COULDNT_CONNECT, "http://u:pass-word@proxy:3128", ["proxy", "***@proxy:3128"], True,
+     False),
+    (pycurl.E_OPERATION_TIMEDOUT, "", ["no answer", "within 20 s"], True, True),
+    (pycurl.E_SSL_CACERT, "", ["not trusted", "cacert"], False, True),
+    (pycurl.E_SSL_CACERT_BADFILE, "", ["not trusted", "cacert"], False, True),
+    (pycurl.E_SSL_CONNECT_ERROR, "", ["TLS handshake"], True, True),
+    (pycurl.E_RECV_ERROR, "", ["curl error 56"], True, True)])
+def test_transport_error(code, proxy, words, retryable, sent):
+    error = agent.transport_error(code, "libcurl says", "https://user:api-secret@clc:443/v2/x",
+                                  proxy, 20)
+    text = str(error)
+    assert all(word in text for word in words), text
+    assert (error.retryable, error.sent) == (retryable, sent)
+    assert "api-secret" not in text and "pass-word" not in text and "user" not in text
+
+
+# ---------------------------------------------------------------- setting_problems
+
+def settings(**options):
+    base = {"clc_api_url": "https://clc.example", "--plug": SERVER, "--plug-separator": ","}
+    base.update(options)
+    return base
+
+
+@pytest.mark.parametrize("options, words", [
+    (settings(), []),
+    (settings(clc_api_url="ftp://x"), ["api_url", "not an http(s) URL"]),
+    (settings(clc_api_url="https://u:secret-pw@x y"), ["***@x y"]),
+    (settings(**{"--plug": "a/b"}), ["not a CLC server id"]),
+    (settings(**{"--plug": SERVER + ",ok2", "--plug-separator": ""}), ["plug_separator is empty"]),
+    (settings(**{"--account": "AC CT"}), ["not a CLC account alias"]),
+    (settings(**{"--proxy": "ftp://p:1"}), ["unknown scheme"]),
+    (settings(**{"--proxy": "none"}), []),
+    (settings(**{"--password": ""}), ["password is empty"]),
+    (settings(**{"--username": "fencer\udcff"}), ["username is not UTF-8 text"]),
+])
+def test_setting_problems(options, words):
+    problems = agent.setting_problems(options)
+    assert len(problems) == (1 if words else 0), problems
+    assert all(word in problems[0] for word in words)
+    assert not any("secret-pw" in problem for problem in problems)
+
+
+def test_as_utf8_repairs_python36_c_locale_text_and_leaves_bad_bytes():
+    assert agent.as_utf8(os.fsdecode("Pässwörd".encode())) == "Pässwörd"
+    assert agent.as_utf8("P\udcc3\udca4ss") == "Päss"
+    assert agent.NOT_DECODED.search(agent.as_utf8("fencer\udcff"))
+
+
+# ---------------------------------------------------------------- CLC data
+
+def test_servers_in_group_finds_every_nested_server():
+    tree = {"servers": [{"id": "a"}, "junk"], "groups": [
+        {"servers": [{"id": "b"}], "groups": [{"servers": [{"id": "c"}]}, None]},
+        {"groups": "not a list of groups"}]}
+    assert sorted(s["id"] for s in agent.servers_in_group(tree)) == ["a", "b", "c"]
+    with pytest.raises(agent.ClcError):
+        agent.servers_in_group([])
+
+
+def test_link_href():
+    entry = {"links": [{"rel": "self", "href": "/x"}, {"rel": "status", "href": 5},
+                       {"rel": "status", "href": "/v2/operations/acct/status/1"}]}
+    assert agent.link_href(entry, "status") == "/v2/operations/acct/status/1"
+    assert agent.link_href({"links": {"rel": "status"}}, "status") is None
+    assert agent.link_href("not a dict", "group") is None
+
+
+# ---------------------------------------------------------------- timing
+
+def test_backoff_is_capped_and_retry_after_wins():
+    delays = [agent.backoff_delay(attempt) for attempt in range(1, 10)]
+    assert 0.4 <= delays[0] <= 0.6 and all(delay <= agent.MAX_BACKOFF * 1.2 for delay in delays)
+    assert agent.backoff_delay(3, retry_after=7.0) == 7.0
+
+
+def test_poll_interval_eases_off_for_long_operations():
+    assert [agent.poll_interval(t) for t in (0, 59, 60, 299, 300, 3600)] == \
+        [0.25, 0.25, 0.5, 0.5, 1.0, 1.0]
+
+
+def test_pause_before_retry_never_sleeps_past_the_deadline(monkeypatch):
+    slept = []
+    monkeypatch.setattr(agent.time, "sleep", slept.append)
+    failure = agent.ClcError("503")
+    agent.pause_before_retry(1, 4, failure, 0.5, agent.Deadline(5))
+    assert slept == [0.5]
+    for attempt, retry_after, seconds in ((4, 0.5, 5), (1, 9.0, 5)):
+        with pytest.raises(agent.ClcError):
+            agent.pause_before_retry(attempt, 4, failure, retry_after, agent.Deadline(seconds))
+    assert slept == [0.5]
+
+
+def test_poll_until_reads_until_done_and_times_out_at_the_deadline(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(agent.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(agent.time, "sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    values = iter(["queued", "executing", "succeeded"])
+    agent.poll_until(lambda: next(values), lambda v: v == "succeeded", agent.Deadline(5),
+                     lambda v: "late")
+    assert clock[0] == 0.5  # read at once, then two polls 0.25 s apart
+    with pytest.raises(agent.ClcError, match="late: executing"):
+        agent.poll_until(lambda: "executing", lambda v: False, agent.Deadline(1),
+                         lambda v: "late: %s" % v, wait_first=True)
+
+
+# ---------------------------------------------------------------- URLs and secrets
+
+@pytest.mark.parametrize("url, shown, host", [
+    ("https://clc.example/v2", "https://clc.example/v2", "clc.example"),
+    ("http://u:pw@proxy:3128", "http://***@proxy:3128", "proxy:3128"),
+    ("u:p/w@d@proxy:3128", "***@proxy:3128", "proxy:3128"),
+    ("socks5h://user:p%40ss@127.0.0.1:1080", "socks5h://***@127.0.0.1:1080", "127.0.0.1:1080"),
+    ("https://u:p@clc.example/v2?next=a@b", "https://***@clc.example/v2?next=a@b", "clc.example"),
+])
+def test_redact_url_and_url_host(url, shown, host):
+    assert agent.redact_url(url) == shown
+    assert agent.url_host(url) == host
+
+
+def test_url_secrets_as_written_and_decoded():
+    assert set(agent.url_secrets("http://us%65r:p%40ss@h:1")) == {"us%65r", "user", "p%40ss", "p@ss"}
+    assert agent.url_secrets("https://clc.example") == []
+
+
+def test_secret_filter_masks_long_secrets_everywhere_and_short_ones_standing_alone():
+    secrets = agent.SecretFilter()
+    for secret in ("long-secret", "pw"):
+        secrets.add(secret)
+    import logging
+    record = logging.LogRecord("x", logging.ERROR, "", 0, "a%sb 'pw' pwned pw=1 password",
+                               ("long-secret",), None)
+    secrets.filter(record)
+    assert record.getMessage() == "a<hidden>b '<hidden>' pwned pw=1 password"
+
+
+@pytest.mark.parametrize("value, insecure", [
+    (None, False), ("", True), ("1", True), ("true", True), ("0", False), ("false", False),
+    ("no", False), ("off", False)])
+def test_tls_insecure_only_when_true(value, insecure):
+    options = {} if value is None else {"--ssl-insecure": value}
+    assert agent.tls_insecure(options) is insecure
