@@ -9,10 +9,13 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
+# The tests' helpers under their one import name (agentrun), after bench's own modules.
+if os.path.join(REPO, "tests") not in sys.path:
+    sys.path.append(os.path.join(REPO, "tests"))
 
+from agentrun import (AGENT, SENTINEL_PASSWORD, USERNAME, cli_args,  # noqa: E402
+                      fencing_world, run_agent)
 from clcsim import Simulator, generate_config  # noqa: E402
-from tests.agentrun import (AGENT, SENTINEL_PASSWORD, USERNAME, cli_args,  # noqa: E402
-                            fencing_world, run_agent)
 
 FENCE_DUMMY = "/usr/sbin/fence_dummy"
 TARGET = "UC1ACCTWEB01"     # a server of the default world

@@ -13,7 +13,7 @@ from statistics import median
 from common import (FENCE_DUMMY, Settings, count_kinds, generated_world, new_token_dir,
                     run_checked, start_sim)
 from report import Row, Section
-from tests.agentrun import cli_args
+from agentrun import cli_args
 
 WALL_GOAL = 1.5
 REBOOT = ("-m", "onoff")

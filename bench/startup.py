@@ -11,7 +11,7 @@ from statistics import median
 
 from common import FENCE_DUMMY, TARGET, BenchError, new_token_dir
 from report import Row, Section
-from tests.agentrun import SYSTEM_PYTHON, agent_env, cli_args
+from agentrun import SYSTEM_PYTHON, agent_env, cli_args
 
 TIME_GOAL = 1.15
 RSS_GOAL = 1.2

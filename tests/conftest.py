@@ -16,8 +16,8 @@ if REPO not in sys.path:
 
 from clcsim import Simulator  # noqa: E402  (needs the repo root on sys.path)
 from clcsim.client import SimClient  # noqa: E402
-from agentrun import FAST_TIMING, closed_port_url  # noqa: E402
-from cluster.stack import TINYPROXY_CONF, wait_until  # noqa: E402
+from agentrun import FAST_TIMING, closed_port_url, fencing_world  # noqa: E402
+from support import TINYPROXY_CONF, wait_until  # noqa: E402
 
 # The reliability matrix's report: loaded here so that the controller process
 # of a parallel run (which reads only this conftest) prints it.
@@ -44,6 +44,26 @@ def sim_factory():
     yield start
     for sim in started:
         sim.stop()
+
+
+@pytest.fixture
+def clc(sim_factory):
+    """A simulator of the fencing tests' world (fencing_world)."""
+    return sim_factory(config=fencing_world())
+
+
+@pytest.fixture
+def clc_tls(sim_factory):
+    """The same over HTTPS, with the simulator's own CA (sim.ca_file)."""
+    return sim_factory(config=fencing_world(), tls=True)
+
+
+@pytest.fixture
+def token_dir(tmp_path):
+    """An empty 0700 directory for the agent's token cache."""
+    path = tmp_path / "tokens"
+    path.mkdir(mode=0o700)
+    return str(path)
 
 
 @pytest.fixture

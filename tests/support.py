@@ -1,8 +1,11 @@
-"""Helpers shared by the test suites (one import name: `support`)."""
+"""Helpers shared by the test suites (one import name: `support`): what
+the simulator's request log says, waiting, the loopback proxy's
+configuration, and the packages tests need."""
 
 import os
 import re
 import shutil
+import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -20,6 +23,60 @@ COMMAND_PACKAGES = {
     "rpmbuild": "rpm", "rpmspec": "rpm", "make": "make", "git": "git",
     "mmdebstrap": "mmdebstrap",
 }
+
+
+POWER_POST = re.compile(r"^/v2/operations/[^/]+/servers/(?P<op>[^/]+)/?$", re.IGNORECASE)
+LOGIN_PATH = "/authentication/login"
+
+
+def request_log(source):
+    """The simulator's request log: from a simulator, or the log itself."""
+    return source.requests() if hasattr(source, "requests") else source
+
+
+def power_posts(source, op=None):
+    """The power POSTs (powerOff, powerOn, reset, ...) in a request log,
+    only those of operation `op` when given."""
+    posts = []
+    for entry in request_log(source):
+        match = POWER_POST.match(entry["path"]) if entry["method"] == "POST" else None
+        if match and (op is None or match.group("op") == op):
+            posts.append(entry)
+    return posts
+
+
+def power_operations(source):
+    """The operations (powerOff, ...) of the power POSTs, in order."""
+    return [POWER_POST.match(entry["path"]).group("op") for entry in power_posts(source)]
+
+
+def logins(source):
+    return [entry for entry in request_log(source) if entry["path"].endswith(LOGIN_PATH)]
+
+
+def wait_until(predicate, timeout, interval=0.1, what="condition"):
+    """Polls; returns the first true value or raises TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+# tinyproxy as the tests run it: loopback only, a log of what went through.
+TINYPROXY_CONF = """\
+Port {port}
+Listen 127.0.0.1
+Timeout 30
+LogFile "{log}"
+LogLevel Info
+MaxClients 20
+Allow 127.0.0.1
+DisableViaHeader Yes
+"""
 
 
 def missing_packages(*commands):

@@ -8,35 +8,15 @@ import subprocess
 import pytest
 
 from agentrun import (REPO, closed_port_url, SENTINEL_PASSWORD, TRACEBACK, USERNAME, cli_args,
-                      fencing_world, run_agent, secrets_found, stdin_params)
+                      run_agent, secrets_found, stdin_params)
+from support import logins, power_posts
 
 WEB = "UC1ACCTWEB01"
 FAST = ["--power-timeout", "5", "--shell-timeout", "3", "--login-timeout", "2"]
 
 
-@pytest.fixture
-def clc(sim_factory):
-    return sim_factory(config=fencing_world())
-
-
-@pytest.fixture
-def token_dir(tmp_path):
-    path = tmp_path / "tokens"
-    path.mkdir(mode=0o700)
-    return str(path)
-
-
 def agent(sim, token_dir, action, plug=WEB, extra=(), **kwargs):
     return run_agent(cli_args(sim, token_dir, plug, action, list(FAST) + list(extra)), **kwargs)
-
-
-def power_posts(sim, op=None):
-    return [r for r in sim.requests() if r["method"] == "POST" and "/servers/" in r["path"]
-            and (op is None or r["path"].endswith("/" + op))]
-
-
-def logins(sim):
-    return [r for r in sim.requests() if r["path"].endswith("/authentication/login")]
 
 
 def states(sim, server_id=WEB):
@@ -399,11 +379,6 @@ def test_persistent_500_fails_after_bounded_retries(clc, token_dir):
 
 
 # ---------------------------------------------------------------- TLS
-
-@pytest.fixture
-def clc_tls(sim_factory):
-    return sim_factory(config=fencing_world(), tls=True)
-
 
 def tls_args(sim, token_dir, extra=()):
     return ["-o", "status", "--api-url", sim.url, "-l", USERNAME, "-p", SENTINEL_PASSWORD,

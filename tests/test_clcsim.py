@@ -9,7 +9,7 @@ import pytest
 
 from clcsim import Simulator, default_config
 from clcsim.client import SimClient
-from cluster.stack import wait_until
+from support import wait_until
 
 BAD_CREDENTIALS = "We didn't recognize the username or password you entered. Please try again."
 UNAUTHORIZED = "Authorization has been denied for this request."

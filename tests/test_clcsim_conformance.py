@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from cluster.stack import wait_until
+from support import wait_until
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "clc-recordings", "exchanges.json")
 with open(DATA) as data_file:

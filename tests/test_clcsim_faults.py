@@ -8,7 +8,7 @@ import time
 import pytest
 
 from clcsim.client import SimClient
-from cluster.stack import wait_until
+from support import wait_until
 
 LOGIN = "/v2/authentication/login"
 CREDENTIALS = {"username": "admin@acct", "password": "s3cret-Passw0rd"}

@@ -15,7 +15,7 @@ import pytest
 
 from clcsim import Simulator, generate_config
 from clcsim.client import SimClient
-from cluster.stack import wait_until
+from support import wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -134,30 +134,24 @@ def test_private_net_has_only_loopback(can_enter_roots):
     assert [line.split(":")[1].strip() for line in result.stdout.splitlines()] == ["lo"]
 
 
-def processes_with(text):
-    """Pids of the processes whose command line contains text."""
-    found = []
+def command_lines():
+    """(pid, command line as bytes) of every process."""
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open("/proc/%s/cmdline" % pid, "rb") as f:
-                if text.encode() in f.read():
-                    found.append(int(pid))
+                yield int(pid), f.read()
         except (FileNotFoundError, ProcessLookupError):
             pass
-    return found
+
+
+def processes_with(text):
+    """Pids of the processes whose command line contains text."""
+    return [pid for pid, line in command_lines() if text.encode() in line]
 
 
 def sleepers(marker):
     """Pids of the processes renamed `marker` (exec -a)."""
-    found = []
-    for pid in processes_with(marker):
-        try:
-            with open("/proc/%d/cmdline" % pid, "rb") as f:
-                if f.read().startswith(marker.encode() + b"\0"):
-                    found.append(pid)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return found
+    return [pid for pid, line in command_lines() if line.startswith(marker.encode() + b"\0")]
 
 
 def test_a_killed_caller_leaves_nothing_mounted_or_running(can_enter_roots):

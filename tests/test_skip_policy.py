@@ -10,18 +10,20 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run_suite(tmp_path, body):
+def run_suite(tmp_path, body, workers=("-p", "no:xdist")):
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["skip_policy"]\n')
     (tmp_path / "test_x.py").write_text("import pytest\n\n" + body)
     env = dict(os.environ, PYTHONPATH=HERE)
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "-p", "no:xdist", str(tmp_path)], cwd=str(tmp_path), env=env,
+                           *workers, str(tmp_path)], cwd=str(tmp_path), env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=60)
 
 
-def test_an_unexplained_skip_fails_the_run(tmp_path):
-    result = run_suite(tmp_path, "def test_a():\n    pytest.skip('lintian is not installed')\n")
+@pytest.mark.parametrize("workers", [("-p", "no:xdist"), ("-n", "2")], ids=["serial", "xdist"])
+def test_an_unexplained_skip_fails_the_run(tmp_path, workers):
+    result = run_suite(tmp_path, "def test_a():\n    pytest.skip('lintian is not installed')\n",
+                       workers)
     assert result.returncode == 1, result.stdout
     assert "skipped: 1 (lintian is not installed: 1)" in result.stdout
     assert "NOT ALLOWED to skip: 'lintian is not installed'" in result.stdout

@@ -10,7 +10,9 @@
         Builds the root once from the machine's own Debian mirror (read from
         its apt sources) into <cache>/<name>-<key>, key = a hash of the recipe.
         Built in a temporary directory and renamed; a lock serialises builds.
-        /usr/sbin/policy-rc.d forbids starting daemons at install time.
+        /usr/sbin/policy-rc.d forbids starting daemons at install time. The
+        machine's local certificate authorities (/usr/local/share/ca-certificates)
+        are added, so HTTPS (pip) works inside as on the host.
     run_in_root(recipe_or_dir, argv, binds=(), env=None, private_net=False,
                 timeout=None, cwd="/", input=None) -> CompletedProcess
         Runs argv in a writable, throwaway copy of the root: an overlay (the

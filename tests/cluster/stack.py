@@ -49,9 +49,6 @@ agent_stdin_captured(ns)
     A context manager that puts a recording wrapper in front of the agent:
     what the fencer passes on stdin, one dict per agent run.
 
-wait_until(predicate, timeout, what=...)
-    Polls; returns the first true value or raises TimeoutError.
-
 require_cluster()
     Fails the calling test when these tests cannot run here (not root, a
     Debian package missing), naming what to do.
@@ -66,10 +63,9 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 
 from agentrun import AGENT, REPO, SYSTEM_PYTHON
-from support import require_commands, require_root
+from support import TINYPROXY_CONF, power_posts, require_commands, require_root, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NSINIT = os.path.join(HERE, "nsinit.py")
@@ -84,17 +80,6 @@ INSIDE_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME"
 def require_cluster():
     require_root("runs Pacemaker and Corosync in private namespaces")
     require_commands(*REQUIRED_COMMANDS)
-
-
-def wait_until(predicate, timeout, interval=0.1, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError("timed out after %ss waiting for %s" % (timeout, what))
-        time.sleep(interval)
 
 
 WORKDIR_PREFIX = "fence-clc-cluster-"
@@ -363,8 +348,7 @@ class SimulatorProcess(object):
     def power_posts(self):
         """[(operation, [server ids])] of every power POST, in order."""
         return [(entry["path"].rsplit("/", 1)[1], entry.get("body"))
-                for entry in self.requests()
-                if entry["method"] == "POST" and "/operations/" in entry["path"]]
+                for entry in power_posts(self.requests())]
 
     def server(self, server_id):
         return self.admin("GET", "servers/" + server_id)
@@ -392,18 +376,6 @@ class SimulatorProcess(object):
 
 # A plain HTTP proxy on loopback that logs each request (the reliability
 # suite runs one on the host with the same configuration).
-TINYPROXY_CONF = """\
-Port {port}
-Listen 127.0.0.1
-Timeout 30
-LogFile "{log}"
-LogLevel Info
-MaxClients 20
-Allow 127.0.0.1
-DisableViaHeader Yes
-"""
-
-
 class Tinyproxy(object):
     def __init__(self, ns, port=8488):
         self.ns = ns

@@ -11,7 +11,9 @@ import pytest
 
 from agentrun import SENTINEL_PASSWORD, USERNAME
 
-from .stack import agent_stdin_captured, wait_until
+from support import wait_until
+
+from .stack import agent_stdin_captured
 
 pytestmark = [
     pytest.mark.cluster,

@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from .stack import HERE, Namespace, wait_until
+from support import wait_until
+
+from .stack import HERE, Namespace
 
 pytestmark = [
     pytest.mark.cluster,

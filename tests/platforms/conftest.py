@@ -3,7 +3,7 @@ every run of a test is scanned for the secrets it was given."""
 
 import pytest
 
-from agentrun import SENTINEL_PASSWORD, fencing_world, secrets_found
+from agentrun import SENTINEL_PASSWORD, secrets_found
 
 from .rows import ROWS, VERSIONS_CODE, Unavailable, required
 
@@ -82,23 +82,6 @@ def sim_factory(sim_factory):
         return sim
     start.started = started
     return start
-
-
-@pytest.fixture
-def clc(sim_factory):
-    return sim_factory(config=fencing_world())
-
-
-@pytest.fixture
-def clc_tls(sim_factory):
-    return sim_factory(config=fencing_world(), tls=True)
-
-
-@pytest.fixture
-def token_dir(tmp_path):
-    path = tmp_path / "tokens"
-    path.mkdir(mode=0o700)
-    return str(path)
 
 
 def pytest_terminal_summary(terminalreporter):

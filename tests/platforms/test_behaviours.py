@@ -9,6 +9,7 @@ import pytest
 
 from agentrun import (SENTINEL_PASSWORD, TRACEBACK, USERNAME, cli_args, fencing_world,
                       stdin_params, stdin_text)
+from support import logins, power_operations
 
 WEB = "UC1ACCTWEB01"
 FAST = ["--power-timeout", "10", "--shell-timeout", "5", "--login-timeout", "3"]
@@ -19,15 +20,6 @@ def agent(platform, sim, token_dir, action, plug=WEB, extra=(), password=SENTINE
     args = cli_args(sim, token_dir, plug, action, list(FAST) + list(extra))
     args[args.index(SENTINEL_PASSWORD)] = password
     return platform.run(args, share=[token_dir])
-
-
-def power_posts(sim):
-    return [r["path"].rsplit("/", 1)[1] for r in sim.requests()
-            if r["method"] == "POST" and "/operations/" in r["path"]]
-
-
-def logins(sim):
-    return [r for r in sim.requests() if r["path"].endswith("/authentication/login")]
 
 
 def assert_clean(result, rc, stdout=None):
@@ -67,21 +59,21 @@ def test_status(platform, clc, token_dir, power_state, rc, shown):
 def test_off(platform, clc, token_dir):
     assert_clean(agent(platform, clc, token_dir, "off"), 0, "Success: Powered OFF")
     assert clc.server(WEB)["powerState"] == "stopped"
-    assert power_posts(clc) == ["powerOff"]
+    assert power_operations(clc) == ["powerOff"]
 
 
 def test_on(platform, clc, token_dir):
     clc.set_server(WEB, powerState="stopped")
     assert_clean(agent(platform, clc, token_dir, "on"), 0, "Success: Powered ON")
     assert clc.server(WEB)["powerState"] == "started"
-    assert power_posts(clc) == ["powerOn"]
+    assert power_operations(clc) == ["powerOn"]
 
 
 @pytest.mark.parametrize("method, posts", [("onoff", ["powerOff", "powerOn"]), ("cycle", ["reset"])])
 def test_reboot(platform, clc, token_dir, method, posts):
     result = agent(platform, clc, token_dir, "reboot", extra=["--method", method])
     assert_clean(result, 0, "Success: Rebooted")
-    assert power_posts(clc) == posts
+    assert power_operations(clc) == posts
     assert [state for _, state in clc.server(WEB)["power_history"]][-2:] == ["stopped", "started"]
 
 
@@ -102,7 +94,7 @@ def test_wrong_password(platform, clc, token_dir):
     assert_clean(result, 1)
     errors = result.error_lines()
     assert len(errors) == 1 and "rejected the login" in errors[0], result
-    assert power_posts(clc) == []
+    assert power_operations(clc) == []
 
 
 def test_pacemaker_stdin_with_the_seeds_names(platform, clc, token_dir):
@@ -115,7 +107,7 @@ def test_pacemaker_stdin_with_the_seeds_names(platform, clc, token_dir):
               "power_timeout": "10"}
     result = platform.run(stdin=params, pacemaker=True, share=[token_dir])
     assert_clean(result, 0, "Success: Rebooted")
-    assert power_posts(clc) == ["powerOff", "powerOn"]
+    assert power_operations(clc) == ["powerOff", "powerOn"]
     assert len(clc.server("UC1ACCTWEB02")["power_history"]) == 1  # only the switch server
 
 

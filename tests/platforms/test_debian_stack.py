@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from agentrun import REPO
-from cluster.stack import wait_until
+from support import wait_until
 
 from .conftest import STACKS
 from .rows import SRC_IN_ROOT, debian_recipe, roots_module

@@ -5,8 +5,8 @@ import os
 import re
 
 from agentrun import TRACEBACK, secrets_found
+from support import POWER_POST
 
-POWER_POST = re.compile(r"^/v2/operations/[^/]+/servers/(?P<op>[^/]+)/?$", re.IGNORECASE)
 SERVER_GET = re.compile(r"^/v2/servers/[^/]+/[^/]+/?$", re.IGNORECASE)
 REFUSALS = (429, 503)  # answers after which CLC certainly did not queue the POST
 STATE_SHOWS_EFFECT = ("poweron", "poweroff")  # a reset leaves a running server running
@@ -97,11 +97,6 @@ def audit_posts(requests):
                 duplicates += 1
         previous[op] = [entry["status"], False]
     return duplicates, resent
-
-
-def power_posts(requests):
-    return [entry for entry in requests
-            if entry["method"] == "POST" and POWER_POST.match(entry["path"])]
 
 
 def files_under(directory):

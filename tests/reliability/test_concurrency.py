@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from agentrun import SENTINEL_PASSWORD, USERNAME, run_agent, stdin_params
+from support import logins, power_posts
 from clcsim import generate_config
 
 from . import checks
@@ -46,10 +47,6 @@ def server_ids(sim):
     return ["UC1ACCTSRV%05d" % number for number in range(1, sim.server_count() + 1)]
 
 
-def logins(sim):
-    return [r for r in sim.requests() if r["path"].endswith("/authentication/login")]
-
-
 def assert_cache_whole(tmp_path, sim):
     """One cache entry, whole JSON, 0600, holding a token the simulator issued."""
     token_dir = str(tmp_path / "tokens")
@@ -80,7 +77,7 @@ def test_32_reboots_of_32_servers(fleet, tmp_path, record_run):
                      fleet, tmp_path, results,
                      [checks.claims_success(r) and not c for r, c in zip(results, cycled)])
     posts = [(p["path"].rsplit("/", 1)[1], tuple(p["body"] or ()))
-             for p in checks.power_posts(fleet.requests())]
+             for p in power_posts(fleet.requests())]
     tally.duplicate_posts = len(posts) - len(set(posts))
     record_run(tally.record(), kind="concurrency")
     assert [r.rc for r in results] == [0] * FLEET, [r for r in results if r.rc]
@@ -101,6 +98,6 @@ def test_32_status_of_one_server(fleet, tmp_path, record_run):
     record_run(tally.record(), kind="concurrency")
     assert [(r.rc, r.stdout) for r in results] == [(0, "Status: ON\n")] * FLEET
     assert len(logins(fleet)) == 1
-    assert not checks.power_posts(fleet.requests())
+    assert not power_posts(fleet.requests())
     assert_cache_whole(tmp_path, fleet)
     assert not tally.traceback and not tally.leaks

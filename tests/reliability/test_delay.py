@@ -5,18 +5,13 @@ import time
 
 import pytest
 
-from agentrun import SENTINEL_PASSWORD, fencing_world, stdin_params
+from agentrun import SENTINEL_PASSWORD, stdin_params
 
 from . import checks
 from .runner import PLUG, run_as
 
 DELAY = 2
 TIMEOUTS = {"power_timeout": "10", "shell_timeout": "5", "login_timeout": "2"}
-
-
-@pytest.fixture
-def clc(sim_factory):
-    return sim_factory(config=fencing_world())
 
 
 def first_request_after(sim, tmp_path, action, mode):

@@ -15,6 +15,7 @@ import pytest
 from agentrun import (AGENT, SENTINEL_PASSWORD, TRACEBACK, agent_env, closed_port_url,
                       fencing_world, stdin_params, stdin_text)
 from clcsim.client import SimClient
+from support import logins, power_posts
 
 from . import checks
 from .catalogue import LOGIN, POWER_POST, SERVER
@@ -23,16 +24,6 @@ from .runner import PLUG, run_as
 FAST = {"power_timeout": "5", "shell_timeout": "3", "login_timeout": "2"}
 OTHER_USER, OTHER_PASSWORD = "admin@acct", "s3cret-Passw0rd"
 HANG_AFTER = 20
-
-
-@pytest.fixture
-def clc(sim_factory):
-    return sim_factory(config=fencing_world())
-
-
-@pytest.fixture
-def clc_tls(sim_factory):
-    return sim_factory(config=fencing_world(), tls=True)
 
 
 class Hostile(object):
@@ -85,10 +76,6 @@ def hostile(request, tmp_path, record_run):
     case = Hostile(tmp_path, request.node.name)
     yield case
     record_run(case.tally.record(), kind="hostile")
-
-
-def logins(sim):
-    return [r for r in sim.requests() if r["path"].endswith("/authentication/login")]
 
 
 def token_files(directory):
@@ -396,7 +383,7 @@ def test_a_non_json_200_to_power_off_is_an_unknown_fate_to_watch(clc, hostile):
     result = AgentResult(proc.returncode, out, err, time.monotonic() - started)
     hostile.count(result)
     assert (result.rc, result.stdout) == (0, "Success: Powered OFF\n"), result
-    assert len(checks.power_posts(clc.requests())) == 1
+    assert len(power_posts(clc)) == 1
     hostile.assert_sane()
 
 

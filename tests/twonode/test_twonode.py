@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from cluster.stack import wait_until
+from support import wait_until
 from twonode import fencing_milestones, power_operations, vm_of
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -73,10 +73,16 @@ def no_takeover_while(cluster, condition, timeout, what):
     """Wait until `condition` holds; meanwhile neither node may run the
     other's resource."""
     def holds_without_split_brain():
+        # Where the resources run is read before the condition: Pacemaker
+        # starts node2's resource on node1 only after the fence succeeded,
+        # so read the other way round a fence completing between the two
+        # reads looked like a split brain.
+        node1_runs = cluster.where("dummy-node2", on="node1")
+        node2_runs = cluster.where("dummy-node1", on="node2")
         if condition():
             return True
-        assert "node1" not in cluster.where("dummy-node2", on="node1"), "split brain on node1"
-        assert "node2" not in cluster.where("dummy-node1", on="node2"), "split brain on node2"
+        assert "node1" not in node1_runs, "split brain on node1"
+        assert "node2" not in node2_runs, "split brain on node2"
         return False
     wait_until(holds_without_split_brain, timeout, interval=0.3, what=what)
 

@@ -21,7 +21,8 @@ import time
 from xml.etree import ElementTree
 
 from agentrun import SENTINEL_PASSWORD, USERNAME, fencing_world
-from cluster.stack import Namespace, PacemakerNode, SimulatorProcess, wait_until
+from cluster.stack import Namespace, PacemakerNode, SimulatorProcess
+from support import wait_until
 
 SUBNET = "10.250.0.%d/24"
 CLOUD_HOST = 254
