@@ -544,3 +544,16 @@ def test_a_reboot_ends_within_one_power_timeout(clc, token_dir):
     assert (result.rc, result.stdout.strip()) == (0, "Success: Rebooted"), result
     assert clc.server(WEB)["powerState"] == "stopped"
     assert result.seconds < 3 + 1 + 0.8, result
+
+
+def test_a_huge_timeout_is_capped_not_an_internal_error(clc, token_dir):
+    result = agent(clc, token_dir, "status", extra=["--login-timeout", "99999999999999999"])
+    assert (result.rc, result.stdout.strip()) == (0, "Status: ON"), result
+
+
+def test_a_closed_stdin_gives_a_usage_error_not_an_internal_error():
+    proc = subprocess.run([os.path.join(REPO, "fence_clc")], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=30,
+                          preexec_fn=lambda: os.close(0))
+    assert proc.returncode == 1, proc
+    assert "internal error" not in proc.stderr and not TRACEBACK.search(proc.stderr), proc

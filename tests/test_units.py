@@ -50,6 +50,20 @@ def test_fencing_status_is_never_off_unless_clc_says_stopped(server):
     assert agent.fencing_status_or_none(server) is None
 
 
+@pytest.mark.parametrize("server", [
+    record(None), record("stopped", "underConstruction"), record("stopped", "queuedForDelete"),
+    record("Stopped"), record("paused")])
+def test_a_power_off_is_confirmed_only_by_a_record_status_would_call_off(server):
+    # the confirmation after powerOff and the status action share one rule
+    assert agent.shows_state(server, "stopped") is False
+
+
+def test_records_that_confirm_an_operation():
+    assert agent.shows_state(record("stopped", "archived"), "stopped")
+    assert agent.shows_state(record("started", "active"), "started")
+    assert not agent.shows_state(record("paused", "active"), "started")
+
+
 # ---------------------------------------------------------------- transport_error
 
 @pytest.mark.parametrize("code, proxy, words, retryable, sent", [
@@ -60,7 +74,7 @@ def test_fencing_status_is_never_off_unless_clc_says_stopped(server):
     (pycurl.E_OPERATION_TIMEDOUT, "", ["no answer", "within 20 s"], True, True),
     (pycurl.E_SSL_CACERT, "", ["not trusted", "cacert"], False, True),
     (pycurl.E_SSL_CACERT_BADFILE, "", ["not trusted", "cacert"], False, True),
-    (pycurl.E_SSL_CONNECT_ERROR, "", ["TLS handshake"], True, True),
+    (pycurl.E_SSL_CONNECT_ERROR, "", ["TLS handshake"], True, False),
     (pycurl.E_RECV_ERROR, "", ["curl error 56"], True, True)])
 def test_transport_error(code, proxy, words, retryable, sent):
     error = agent.transport_error(code, "libcurl says", "https://user:api-secret@clc:443/v2/x",
@@ -197,3 +211,23 @@ def test_secret_filter_masks_long_secrets_everywhere_and_short_ones_standing_alo
 def test_tls_insecure_only_when_true(value, insecure):
     options = {} if value is None else {"--ssl-insecure": value}
     assert agent.tls_insecure(options) is insecure
+
+
+def test_a_group_whose_lists_are_not_lists_holds_no_server():
+    assert agent.servers_in_group({"groups": 5, "servers": "x", "links": 7}) == []
+    assert agent.link_href({"links": 7}, "status") is None
+
+
+def test_a_traceback_is_masked_like_any_message():
+    import logging
+    import sys
+    secrets = agent.SecretFilter()
+    secrets.add("Pässword-in-a-traceback")
+    try:
+        raise ValueError("bad value Pässword-in-a-traceback")
+    except ValueError:
+        record = logging.LogRecord("x", logging.DEBUG, __file__, 1, "internal error", (),
+                                   sys.exc_info())
+    secrets.filter(record)
+    assert record.exc_info is None and "Traceback" in record.msg
+    assert "Pässword" not in logging.Formatter().format(record)
