@@ -188,6 +188,9 @@ def mmdebstrap_argv(recipe, target):
     return argv + [recipe.suite, target] + mirror_lines(recipe.suite, recipe.pockets)
 
 
+BUILD_TIMEOUT = 1800
+
+
 def require_mmdebstrap():
     if not shutil.which("mmdebstrap"):
         raise RootError("mmdebstrap is not installed: install the Debian package 'mmdebstrap' "
@@ -212,11 +215,19 @@ def cached_root(recipe):
         building = "%s.build-%d" % (final, os.getpid())
         # Its own mount and PID namespaces, killed with us: a killed build
         # leaves neither mounts nor processes, only a directory removed above.
-        result = subprocess.run(
-            ["setpriv", "--pdeathsig", "KILL", "unshare", "--mount", "--pid", "--fork",
-             "--mount-proc", "--propagation", "private", "--kill-child"]
-            + mmdebstrap_argv(recipe, building),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        # A hanging mirror must not hang the suites (nor, through this lock,
+        # every other builder): a build gets BUILD_TIMEOUT seconds.
+        try:
+            result = subprocess.run(
+                ["setpriv", "--pdeathsig", "KILL", "unshare", "--mount", "--pid", "--fork",
+                 "--mount-proc", "--propagation", "private", "--kill-child"]
+                + mmdebstrap_argv(recipe, building),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                timeout=BUILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            shutil.rmtree(building, ignore_errors=True)
+            raise RootError("mmdebstrap did not finish %s within %d s: check the Debian mirror "
+                            "in the apt sources" % (recipe.name, BUILD_TIMEOUT))
         if result.returncode != 0:
             shutil.rmtree(building, ignore_errors=True)
             raise RootError("mmdebstrap failed for %s (exit %d):\n%s"
