@@ -31,23 +31,21 @@ def record(power_state=None, status="active"):
     return server
 
 
-# ---------------------------------------------------------------- fencing_status
+# ---------------------------------------------------------------- fence_state
 
 @pytest.mark.parametrize("power_state, status, expected", [
     ("started", "active", "on"), ("paused", "active", "on"), ("stopped", "active", "off"),
     ("stopped", "archived", "off"), ("started", "underConstruction", "on")])
-def test_fencing_status(power_state, status, expected):
-    assert agent.fencing_status(record(power_state, status), SERVER) == expected
+def test_fence_state(power_state, status, expected):
+    assert agent.fence_state(record(power_state, status)) == expected
 
 
 @pytest.mark.parametrize("server", [
     record(None), record("stopped", "underConstruction"), record("stopped", "queuedForDelete"),
     record("Stopped"), record("off"), {"status": "active", "details": "stopped"},
     {"status": ["active"], "details": {"powerState": "stopped"}}])
-def test_fencing_status_is_never_off_unless_clc_says_stopped(server):
-    with pytest.raises(agent.ClcError, match="cannot tell"):
-        agent.fencing_status(server, SERVER)
-    assert agent.fencing_status_or_none(server) is None
+def test_fence_state_is_never_off_unless_clc_says_stopped(server):
+    assert agent.fence_state(server) is None
 
 
 @pytest.mark.parametrize("server", [
@@ -115,7 +113,8 @@ def test_setting_problems(options, words):
 def test_as_utf8_repairs_python36_c_locale_text_and_leaves_bad_bytes():
     assert agent.as_utf8(os.fsdecode("Pässwörd".encode())) == "Pässwörd"
     assert agent.as_utf8("P\udcc3\udca4ss") == "Päss"
-    assert agent.NOT_DECODED.search(agent.as_utf8("fencer\udcff"))
+    assert agent.not_decoded(agent.as_utf8("fencer\udcff"))
+    assert not agent.not_decoded("Päss") and not agent.not_decoded(0)
 
 
 # ---------------------------------------------------------------- CLC data
