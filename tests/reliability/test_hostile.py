@@ -193,6 +193,32 @@ def test_a_fixed_token_file_is_bound_to_url_user_and_password(sim_factory, clc, 
     hostile.assert_sane()
 
 
+@pytest.mark.parametrize("field", ["binding", "token", "accountAlias"])
+def test_a_cache_entry_with_non_ascii_text_means_a_new_login(clc, hostile, field):
+    """The cache file is this user's own, but its text is not trusted:
+    comparing a non-ASCII binding once raised TypeError (internal error)."""
+    prime(hostile, clc)
+    (path,) = token_files(hostile.token_dir)
+    with open(path) as f:
+        entry = json.load(f)
+    entry[field] = "Pässwörd-\udcff"[:9] + entry[field]
+    with open(path, "w") as f:
+        json.dump(entry, f)
+    before = len(logins(clc))
+    result = hostile.run(hostile.params(clc, "status"))
+    assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
+    assert len(logins(clc)) == before + 1, clc.requests()
+    hostile.assert_sane()
+
+
+def test_a_login_answer_with_a_non_ascii_token_is_one_clear_error(clc, hostile):
+    clc.add_fault("body", path=LOGIN, status=200,
+                  body=json.dumps({"bearerToken": "t\u00f6ken.x.y", "accountAlias": "ACCT"}))
+    result = hostile.run(hostile.params(clc, "status"))
+    one_failure(result, "bearerToken")
+    hostile.assert_sane()
+
+
 # ---------------------------------------------------------------- 4: plain HTTP
 
 def warnings(result):
