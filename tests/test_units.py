@@ -230,3 +230,15 @@ def test_a_traceback_is_masked_like_any_message():
     secrets.filter(record)
     assert record.exc_info is None and "Traceback" in record.msg
     assert "Pässword" not in logging.Formatter().format(record)
+
+
+def test_write_private_removes_no_name_once_the_file_is_in_place(tmp_path, monkeypatch):
+    removed = []
+    monkeypatch.setattr(agent, "remove_quietly", removed.append)
+    path = str(tmp_path / "entry")
+    agent.write_private(path, b"one")
+    agent.write_private(path, b"two")
+    assert removed == [] and open(path, "rb").read() == b"two"  # a renamed name may be another run's
+    with pytest.raises(FileExistsError):
+        agent.write_private(path, b"three", place=os.link)
+    assert len(removed) == 1 and open(path, "rb").read() == b"two"
