@@ -242,3 +242,48 @@ def test_write_private_removes_no_name_once_the_file_is_in_place(tmp_path, monke
     with pytest.raises(FileExistsError):
         agent.write_private(path, b"three", place=os.link)
     assert len(removed) == 1 and open(path, "rb").read() == b"two"
+
+
+# ---------------------------------------------------------------- operation marker
+
+def operation_lock(tmp_path, password="pw-one"):
+    """The operation lock of SERVER, for a cache in tmp_path (power_timeout 60)."""
+    cache = agent.TokenCache(str(tmp_path / "x.token"), "binding", b"k" * 32)
+    options = {"clc_api_url": "https://clc.example", "--username": "u", "--password": password,
+               "clc_power_timeout": 60}
+    return agent.OperationLock.for_server(cache, options, "ACCT", SERVER)
+
+
+@pytest.mark.parametrize("op, outcome, sent_ago, noted_ago, href, follows", [
+    ("reset", "sent", 1, 1, "/v2/operations/acct/status/x", True),     # under way
+    ("reset", "sent", 119, 119, "/v2/operations/acct/status/x", True),  # a retry after a timeout
+    ("reset", "sent", 121, 121, "/v2/operations/acct/status/x", False),  # older than 2 x power_timeout
+    ("reset", "sending", 1, 1, None, False),                          # fate not known yet
+    ("reset", "unknown", 1, 1, None, False),
+    ("reset", "failed", 1, 1, "/v2/operations/acct/status/x", False),
+    ("reset", "confirmed", 5, -1, "/v2/operations/acct/status/x", True),  # since this run began
+    ("reset", "confirmed", 5, 1, "/v2/operations/acct/status/x", False),  # a past fence
+    ("powerOff", "confirmed", 5, -1, None, True),                     # its state proves it
+    ("reset", "confirmed", 5, -1, None, False),                       # nothing proves a reset
+])
+def test_operation_marker_to_follow(tmp_path, op, outcome, sent_ago, noted_ago,
+                                    href, follows):
+    """Only the same operation, for the same credentials, CLC queued
+    lately or confirmed since this run began is followed."""
+    import json
+    lock = operation_lock(tmp_path)
+    marker = {"binding": lock.binding, "op": op, "outcome": outcome, "href": href,
+              "sent": agent.time.time() - sent_ago, "noted": agent.RUN_STARTED - noted_ago}
+    agent.write_private(lock.path, json.dumps(marker).encode())
+    assert bool(lock.to_follow(op)) is follows
+    assert lock.to_follow("powerOn") is None
+    assert operation_lock(tmp_path, password="pw-two").to_follow(op) is None
+    os.chmod(lock.path, 0o644)
+    assert lock.to_follow(op) is None
+
+
+def test_operation_lock_is_one_file_per_server_whatever_the_credentials(tmp_path):
+    one, two = operation_lock(tmp_path), operation_lock(tmp_path, password="pw-two")
+    assert one.path == two.path and one.binding != two.binding
+    assert os.path.dirname(one.path) == str(tmp_path)
+    assert agent.OperationLock.for_server(None, {}, "ACCT", SERVER).path is None  # no cache
