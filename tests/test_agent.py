@@ -172,7 +172,7 @@ def test_power_request_refused_with_503_is_resent_after_a_fresh_read(clc, token_
 
 def test_stdin_with_the_seed_option_names_fences_the_switch_server(clc, token_dir):
     """pacemaker-fenced sends the device's parameters plus nodename/port;
-    the seed's switch names the server and wins over port."""
+    the seed's switch names the server; port, the node name, is no server (404)."""
     params = {"action": "off", "nodename": "node2", "port": "node2", "account": "ACCT",
               "login": USERNAME, "passwd": SENTINEL_PASSWORD, "switch": WEB,
               "api_url": clc.url, "token_file": os.path.join(token_dir, "[hash].token"),
@@ -194,6 +194,56 @@ def test_switch_on_the_command_line(clc, token_dir):
     args = cli_args(clc, token_dir, None, "status") + ["-s", WEB.lower()]
     result = run_agent(args)
     assert (result.rc, result.stdout.strip()) == (0, "Status: ON"), result
+
+
+def test_plug_naming_another_server_than_switch_is_refused_before_any_power_request(clc, token_dir):
+    """-n A -s B by hand (or pcmk_host_map plus a stray switch): plug is a
+    server of the account, not switch's: fencing B would report A fenced."""
+    other = "UC1ACCTWEB02"
+    for action in ("off", "reboot", "on"):
+        result = agent(clc, token_dir, action, plug=other, extra=["-s", WEB])
+        assert_one_clear_error(result, "asked to fence server %s" % other,
+                               "switch names server %s" % WEB, "pcmk_host_list")
+    assert power_posts(clc) == []
+    assert states(clc) == ["started"] and states(clc, other) == ["started"]
+
+
+def test_switch_with_a_node_name_in_plug_reads_the_plug_only_before_power_requests(clc, token_dir):
+    """Pacemaker's plug is the node name there: a warm status stays one
+    request; off first proves the name is no server (404), then fences
+    switch's server."""
+    agent(clc, token_dir, "status", plug="node2", extra=["-s", WEB])
+    clc.clear_requests()
+    assert agent(clc, token_dir, "status", plug="node2", extra=["-s", WEB]).rc == 0
+    assert [(r["method"], r["path"]) for r in clc.requests()] == [("GET", "/v2/servers/ACCT/" + WEB)]
+
+    clc.clear_requests()
+    result = agent(clc, token_dir, "off", plug="node2", extra=["-s", WEB])
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Powered OFF"), result
+    first = clc.requests()[0]
+    assert (first["path"], first["status"]) == ("/v2/servers/ACCT/node2", 404)
+    assert [(p["path"], p["body"]) for p in power_posts(clc)] == [
+        ("/v2/operations/ACCT/servers/powerOff", [WEB])]
+
+
+def test_switch_with_a_plug_clc_cannot_check_sends_no_power_request(clc, token_dir):
+    clc.add_fault("status", path="^/v2/servers/ACCT/node2$", status=403)
+    result = agent(clc, token_dir, "off", plug="node2", extra=["-s", WEB])
+    assert_one_clear_error(result, "cannot tell", "node2", WEB)
+    assert power_posts(clc) == []
+
+
+@pytest.mark.parametrize("action, line", [("list", "uc1acctweb01,UC1ACCTWEB01"),
+                                          ("list-status", "uc1acctweb01,UC1ACCTWEB01,off")])
+def test_list_with_switch_shows_only_that_server_from_one_read(clc, token_dir, action, line):
+    """Pacemaker's dynamic-list uses a device for every node its list names
+    (id or name, any case): a switch device must name only its own server."""
+    clc.set_server(WEB, powerState="stopped")
+    agent(clc, token_dir, "status")
+    clc.clear_requests()
+    result = agent(clc, token_dir, action, plug=None, extra=["-s", WEB])
+    assert (result.rc, result.stdout) == (0, line + "\n"), result
+    assert [(r["method"], r["path"]) for r in clc.requests()] == [("GET", "/v2/servers/ACCT/" + WEB)]
 
 
 def test_account_option_reaches_a_sub_account(clc, token_dir):
@@ -444,6 +494,15 @@ def test_validate_all_checks_options_without_network(clc, token_dir, extra, rc):
     result = run_agent(cli_args(clc, token_dir, WEB, "validate-all", extra))
     assert result.rc == rc and not TRACEBACK.search(result.output), result
     assert clc.requests() == [] and os.listdir(token_dir) == []
+
+
+@pytest.mark.parametrize("plug, switch, named", [("node/2", WEB, "plug 'node/2'"),
+                                                 ("node2", "UC1/../x", "switch 'UC1/../x'"),
+                                                 ("node2,node3", WEB, "one plug")])
+def test_validate_all_checks_plug_and_switch_each(clc, token_dir, plug, switch, named):
+    result = run_agent(cli_args(clc, token_dir, plug, "validate-all", ["-s", switch]))
+    assert_one_clear_error(result, named)
+    assert clc.requests() == []
 
 
 def test_version_is_the_agents():
