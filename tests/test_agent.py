@@ -370,6 +370,51 @@ def test_unknown_server(clc, token_dir):
     assert_one_clear_error(agent(clc, token_dir, "off", plug="UC1NOSUCH01"), "not found", "plug")
 
 
+# ---------------------------------------------------------------- missing_as_off (opt-in)
+
+@pytest.mark.parametrize("action, extra, rc, shown", [
+    ("status", [], 2, "Status: OFF"),
+    ("off", [], 0, "Success: Already OFF"),
+    ("reboot", [], 0, "Success: Rebooted"),
+    ("reboot", ["-m", "cycle"], 0, "Success: Rebooted")])
+def test_missing_as_off_makes_a_deleted_server_off_without_power_requests(clc, token_dir, action,
+                                                                          extra, rc, shown):
+    """A VM deleted in CLC can be fenced (else its node stays UNCLEAN until
+    stonith_admin --confirm): only with missing_as_off, and nothing is sent."""
+    result = agent(clc, token_dir, action, plug="UC1NOSUCH01", extra=["--missing-as-off"] + extra)
+    assert (result.rc, result.stdout.strip()) == (rc, shown), result
+    assert result.error_lines() == [] and not TRACEBACK.search(result.output)
+    assert "UC1NOSUCH01 not found" in result.stderr
+    if action == "reboot":
+        assert "nothing to power on" in result.stderr
+    assert power_posts(clc) == []
+
+
+@pytest.mark.parametrize("action", ["status", "off", "reboot"])
+def test_without_missing_as_off_a_deleted_server_is_an_error(clc, token_dir, action):
+    """missing_as_off=0 on stdin (kept as "0" by the library) is off, too."""
+    params = stdin_params(clc, token_dir, plug="UC1NOSUCH01", action=action, missing_as_off="0")
+    assert_one_clear_error(run_agent(stdin=params, pacemaker=True), "not found")
+    assert power_posts(clc) == []
+
+
+@pytest.mark.parametrize("action", ["monitor", "on"])
+def test_missing_as_off_never_passes_monitor_or_on(clc, token_dir, action):
+    """A typo'd server id must fail when the device starts, not look off."""
+    params = stdin_params(clc, token_dir, plug="UC1NOSUCH01", action=action, missing_as_off="1")
+    assert_one_clear_error(run_agent(stdin=params, pacemaker=True), "not found")
+    assert power_posts(clc) == []
+
+
+def test_missing_as_off_on_stdin_is_accepted_and_leaves_existing_servers_alone(clc, token_dir):
+    params = stdin_params(clc, token_dir, plug=WEB, action="validate-all", missing_as_off="1")
+    result = run_agent(stdin=params, pacemaker=True)
+    assert result.rc == 0 and "missing_as_off" not in result.stderr, result
+    params["action"] = "off"
+    assert run_agent(stdin=params, pacemaker=True).rc == 0
+    assert len(power_posts(clc, "powerOff")) == 1 and clc.server(WEB)["powerState"] == "stopped"
+
+
 def test_unknown_account(clc, token_dir):
     assert_one_clear_error(agent(clc, token_dir, "status", extra=["-y", "NOPE"]), "account")
 
