@@ -209,13 +209,14 @@ def test_plug_naming_another_server_than_switch_is_refused_before_any_power_requ
 
 
 def test_switch_with_a_node_name_in_plug_reads_the_plug_only_before_power_requests(clc, token_dir):
-    """Pacemaker's plug is the node name there: a warm status stays one
-    request; off first proves the name is no server (404), then fences
-    switch's server."""
-    agent(clc, token_dir, "status", plug="node2", extra=["-s", WEB])
+    """Pacemaker's plug is the node name there: a warm status of switch's
+    server stays one request; off first proves the name is no server (404),
+    then fences switch's server."""
+    agent(clc, token_dir, "status", plug=WEB, extra=["-s", WEB.lower()])
     clc.clear_requests()
-    assert agent(clc, token_dir, "status", plug="node2", extra=["-s", WEB]).rc == 0
-    assert [(r["method"], r["path"]) for r in clc.requests()] == [("GET", "/v2/servers/ACCT/" + WEB)]
+    assert agent(clc, token_dir, "status", plug=WEB, extra=["-s", WEB.lower()]).rc == 0
+    assert [(r["method"], r["path"]) for r in clc.requests()] == [
+        ("GET", "/v2/servers/ACCT/" + WEB.lower())]
 
     clc.clear_requests()
     result = agent(clc, token_dir, "off", plug="node2", extra=["-s", WEB])
@@ -224,6 +225,14 @@ def test_switch_with_a_node_name_in_plug_reads_the_plug_only_before_power_reques
     assert (first["path"], first["status"]) == ("/v2/servers/ACCT/node2", 404)
     assert [(p["path"], p["body"]) for p in power_posts(clc)] == [
         ("/v2/operations/ACCT/servers/powerOff", [WEB])]
+
+
+def test_switch_device_answers_status_only_for_its_own_server(clc, token_dir):
+    """With pcmk_host_check=status Pacemaker uses a device for every node
+    whose status it answers: a switch device must not answer for node2."""
+    result = agent(clc, token_dir, "status", plug="node2", extra=["-s", WEB])
+    assert_one_clear_error(result, "status of node2", "switch names server " + WEB, "pcmk_host_list")
+    assert clc.requests() == []
 
 
 def test_switch_with_a_plug_clc_cannot_check_sends_no_power_request(clc, token_dir):

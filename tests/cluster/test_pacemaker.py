@@ -167,6 +167,27 @@ def test_a_switch_device_without_host_list_fences_only_its_own_server(cluster):
     assert_running(cluster, other)
 
 
+def test_a_switch_device_checked_by_status_fences_only_its_own_server(cluster):
+    """pcmk_host_check=status: the fencer asks `status` with each node's
+    name and uses the device when it answers. A switch device answers only
+    for its own server (it once answered ON for any node, then powered its
+    own VM off for node2)."""
+    own = "UC1ACCTSRV00163"
+    created = cluster.node.create_device("bystatus", "fence_clc", "pcmk_host_check=status",
+                                         "switch=" + own, *cluster.device_params())
+    assert created.returncode == 0, created
+
+    refused = cluster.node.fence("off", "node2")
+
+    assert refused.returncode != 0, refused
+    assert "successful" not in cluster.node.history("node2")
+    assert cluster.sim.power_posts() == []
+    assert_running(cluster, own)
+
+    assert_fenced(cluster.node.fence("off", own))
+    assert cluster.sim.power_posts() == [("powerOff", [own])]
+
+
 def test_a_host_map_with_a_stray_switch_is_refused(cluster):
     """pcmk_host_map maps node2 to one server, a leftover switch names
     another: the agent cannot know which VM is node2's and refuses."""
