@@ -172,7 +172,7 @@ def test_power_request_refused_with_503_is_resent_after_a_fresh_read(clc, token_
 
 def test_stdin_with_the_seed_option_names_fences_the_switch_server(clc, token_dir):
     """pacemaker-fenced sends the device's parameters plus nodename/port;
-    the seed's switch names the server and wins over port."""
+    the seed's switch names the server; port, the node name, is no server (404)."""
     params = {"action": "off", "nodename": "node2", "port": "node2", "account": "ACCT",
               "login": USERNAME, "passwd": SENTINEL_PASSWORD, "switch": WEB,
               "api_url": clc.url, "token_file": os.path.join(token_dir, "[hash].token"),
@@ -194,6 +194,65 @@ def test_switch_on_the_command_line(clc, token_dir):
     args = cli_args(clc, token_dir, None, "status") + ["-s", WEB.lower()]
     result = run_agent(args)
     assert (result.rc, result.stdout.strip()) == (0, "Status: ON"), result
+
+
+def test_plug_naming_another_server_than_switch_is_refused_before_any_power_request(clc, token_dir):
+    """-n A -s B by hand (or pcmk_host_map plus a stray switch): plug is a
+    server of the account, not switch's: fencing B would report A fenced."""
+    other = "UC1ACCTWEB02"
+    for action in ("off", "reboot", "on"):
+        result = agent(clc, token_dir, action, plug=other, extra=["-s", WEB])
+        assert_one_clear_error(result, "asked to fence server %s" % other,
+                               "switch names server %s" % WEB, "pcmk_host_list")
+    assert power_posts(clc) == []
+    assert states(clc) == ["started"] and states(clc, other) == ["started"]
+
+
+def test_switch_with_a_node_name_in_plug_reads_the_plug_only_before_power_requests(clc, token_dir):
+    """Pacemaker's plug is the node name there: a warm status of switch's
+    server stays one request; off first proves the name is no server (404),
+    then fences switch's server."""
+    agent(clc, token_dir, "status", plug=WEB, extra=["-s", WEB.lower()])
+    clc.clear_requests()
+    assert agent(clc, token_dir, "status", plug=WEB, extra=["-s", WEB.lower()]).rc == 0
+    assert [(r["method"], r["path"]) for r in clc.requests()] == [
+        ("GET", "/v2/servers/ACCT/" + WEB.lower())]
+
+    clc.clear_requests()
+    result = agent(clc, token_dir, "off", plug="node2", extra=["-s", WEB])
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Powered OFF"), result
+    first = clc.requests()[0]
+    assert (first["path"], first["status"]) == ("/v2/servers/ACCT/node2", 404)
+    assert [(p["path"], p["body"]) for p in power_posts(clc)] == [
+        ("/v2/operations/ACCT/servers/powerOff", [WEB])]
+
+
+def test_switch_device_answers_status_only_for_its_own_server(clc, token_dir):
+    """With pcmk_host_check=status Pacemaker uses a device for every node
+    whose status it answers: a switch device must not answer for node2."""
+    result = agent(clc, token_dir, "status", plug="node2", extra=["-s", WEB])
+    assert_one_clear_error(result, "status of node2", "switch names server " + WEB, "pcmk_host_list")
+    assert clc.requests() == []
+
+
+def test_switch_with_a_plug_clc_cannot_check_sends_no_power_request(clc, token_dir):
+    clc.add_fault("status", path="^/v2/servers/ACCT/node2$", status=403)
+    result = agent(clc, token_dir, "off", plug="node2", extra=["-s", WEB])
+    assert_one_clear_error(result, "cannot tell", "node2", WEB)
+    assert power_posts(clc) == []
+
+
+@pytest.mark.parametrize("action, line", [("list", "uc1acctweb01,UC1ACCTWEB01"),
+                                          ("list-status", "uc1acctweb01,UC1ACCTWEB01,off")])
+def test_list_with_switch_shows_only_that_server_from_one_read(clc, token_dir, action, line):
+    """Pacemaker's dynamic-list uses a device for every node its list names
+    (id or name, any case): a switch device must name only its own server."""
+    clc.set_server(WEB, powerState="stopped")
+    agent(clc, token_dir, "status")
+    clc.clear_requests()
+    result = agent(clc, token_dir, action, plug=None, extra=["-s", WEB])
+    assert (result.rc, result.stdout) == (0, line + "\n"), result
+    assert [(r["method"], r["path"]) for r in clc.requests()] == [("GET", "/v2/servers/ACCT/" + WEB)]
 
 
 def test_account_option_reaches_a_sub_account(clc, token_dir):
@@ -320,6 +379,51 @@ def test_unknown_server(clc, token_dir):
     assert_one_clear_error(agent(clc, token_dir, "off", plug="UC1NOSUCH01"), "not found", "plug")
 
 
+# ---------------------------------------------------------------- missing_as_off (opt-in)
+
+@pytest.mark.parametrize("action, extra, rc, shown", [
+    ("status", [], 2, "Status: OFF"),
+    ("off", [], 0, "Success: Already OFF"),
+    ("reboot", [], 0, "Success: Rebooted"),
+    ("reboot", ["-m", "cycle"], 0, "Success: Rebooted")])
+def test_missing_as_off_makes_a_deleted_server_off_without_power_requests(clc, token_dir, action,
+                                                                          extra, rc, shown):
+    """A VM deleted in CLC can be fenced (else its node stays UNCLEAN until
+    stonith_admin --confirm): only with missing_as_off, and nothing is sent."""
+    result = agent(clc, token_dir, action, plug="UC1NOSUCH01", extra=["--missing-as-off"] + extra)
+    assert (result.rc, result.stdout.strip()) == (rc, shown), result
+    assert result.error_lines() == [] and not TRACEBACK.search(result.output)
+    assert "UC1NOSUCH01 not found" in result.stderr
+    if action == "reboot":
+        assert "nothing to power on" in result.stderr
+    assert power_posts(clc) == []
+
+
+@pytest.mark.parametrize("action", ["status", "off", "reboot"])
+def test_without_missing_as_off_a_deleted_server_is_an_error(clc, token_dir, action):
+    """missing_as_off=0 on stdin (kept as "0" by the library) is off, too."""
+    params = stdin_params(clc, token_dir, plug="UC1NOSUCH01", action=action, missing_as_off="0")
+    assert_one_clear_error(run_agent(stdin=params, pacemaker=True), "not found")
+    assert power_posts(clc) == []
+
+
+@pytest.mark.parametrize("action", ["monitor", "on"])
+def test_missing_as_off_never_passes_monitor_or_on(clc, token_dir, action):
+    """A typo'd server id must fail when the device starts, not look off."""
+    params = stdin_params(clc, token_dir, plug="UC1NOSUCH01", action=action, missing_as_off="1")
+    assert_one_clear_error(run_agent(stdin=params, pacemaker=True), "not found")
+    assert power_posts(clc) == []
+
+
+def test_missing_as_off_on_stdin_is_accepted_and_leaves_existing_servers_alone(clc, token_dir):
+    params = stdin_params(clc, token_dir, plug=WEB, action="validate-all", missing_as_off="1")
+    result = run_agent(stdin=params, pacemaker=True)
+    assert result.rc == 0 and "missing_as_off" not in result.stderr, result
+    params["action"] = "off"
+    assert run_agent(stdin=params, pacemaker=True).rc == 0
+    assert len(power_posts(clc, "powerOff")) == 1 and clc.server(WEB)["powerState"] == "stopped"
+
+
 def test_unknown_account(clc, token_dir):
     assert_one_clear_error(agent(clc, token_dir, "status", extra=["-y", "NOPE"]), "account")
 
@@ -444,6 +548,15 @@ def test_validate_all_checks_options_without_network(clc, token_dir, extra, rc):
     result = run_agent(cli_args(clc, token_dir, WEB, "validate-all", extra))
     assert result.rc == rc and not TRACEBACK.search(result.output), result
     assert clc.requests() == [] and os.listdir(token_dir) == []
+
+
+@pytest.mark.parametrize("plug, switch, named", [("node/2", WEB, "plug 'node/2'"),
+                                                 ("node2", "UC1/../x", "switch 'UC1/../x'"),
+                                                 ("node2,node3", WEB, "one plug")])
+def test_validate_all_checks_plug_and_switch_each(clc, token_dir, plug, switch, named):
+    result = run_agent(cli_args(clc, token_dir, plug, "validate-all", ["-s", switch]))
+    assert_one_clear_error(result, named)
+    assert clc.requests() == []
 
 
 def test_version_is_the_agents():

@@ -125,6 +125,96 @@ def test_dynamic_host_list_refuses_a_server_that_is_not_listed(cluster):
     assert cluster.sim.power_posts() == []
 
 
+def assert_running(cluster, *vms):
+    for vm in vms:
+        server = cluster.sim.server(vm)
+        assert [state for _t, state in server["power_history"]] == ["started"], (vm, server)
+
+
+def assert_refused_without_power_request(cluster, result, node, *vms):
+    """The fence failed, the history says so, no VM was touched, and the
+    fencer's log has the agent's reason."""
+    assert result.returncode != 0, result
+    history = cluster.node.history(node)
+    assert "failed" in history and "successful" not in history, history
+    assert cluster.sim.power_posts() == []
+    assert_running(cluster, *vms)
+    assert "switch names server" in cluster.node.log_text()
+
+
+def test_a_switch_device_without_host_list_fences_only_its_own_server(cluster):
+    """No pcmk_host_list/map: Pacemaker's dynamic-list runs `list` and uses
+    the device for every node it names. With switch, `list` names only that
+    server (one read, not the account), so the device is never chosen for
+    another node: it once powered its own VM off for any node and reported
+    the other node fenced."""
+    own, other = "UC1ACCTSRV00151", "UC1ACCTSRV00153"
+    created = cluster.node.create_device("own", "fence_clc", "switch=" + own,
+                                         *cluster.device_params())
+    assert created.returncode == 0, created
+
+    refused = cluster.node.fence("off", other)
+
+    assert refused.returncode != 0, refused
+    assert "successful" not in cluster.node.history(other)
+    assert cluster.sim.power_posts() == []
+    assert_running(cluster, own, other)
+    assert not any(entry["path"].startswith("/v2/groups/") for entry in cluster.sim.requests())
+
+    assert_fenced(cluster.node.fence("off", own))
+    assert cluster.sim.power_posts() == [("powerOff", [own])]
+    assert cluster.sim.server(own)["powerState"] == "stopped"
+    assert_running(cluster, other)
+
+
+def test_a_switch_device_checked_by_status_fences_only_its_own_server(cluster):
+    """pcmk_host_check=status: the fencer asks `status` with each node's
+    name and uses the device when it answers. A switch device answers only
+    for its own server (it once answered ON for any node, then powered its
+    own VM off for node2)."""
+    own = "UC1ACCTSRV00163"
+    created = cluster.node.create_device("bystatus", "fence_clc", "pcmk_host_check=status",
+                                         "switch=" + own, *cluster.device_params())
+    assert created.returncode == 0, created
+
+    refused = cluster.node.fence("off", "node2")
+
+    assert refused.returncode != 0, refused
+    assert "successful" not in cluster.node.history("node2")
+    assert cluster.sim.power_posts() == []
+    assert_running(cluster, own)
+
+    assert_fenced(cluster.node.fence("off", own))
+    assert cluster.sim.power_posts() == [("powerOff", [own])]
+
+
+def test_a_host_map_with_a_stray_switch_is_refused(cluster):
+    """pcmk_host_map maps node2 to one server, a leftover switch names
+    another: the agent cannot know which VM is node2's and refuses."""
+    mapped, switched = "UC1ACCTSRV00155", "UC1ACCTSRV00157"
+    created = cluster.node.create_device("stray", "fence_clc", "pcmk_host_map=node2:" + mapped,
+                                         "switch=" + switched, *cluster.device_params())
+    assert created.returncode == 0, created
+
+    refused = cluster.node.fence("off", "node2")
+
+    assert_refused_without_power_request(cluster, refused, "node2", mapped, switched)
+
+
+def test_a_host_list_naming_another_server_is_refused(cluster):
+    """The seed's form with the wrong node in pcmk_host_list: when that node
+    name is itself a server of the account, it is not the switch's VM."""
+    listed, switched = "UC1ACCTSRV00159", "UC1ACCTSRV00161"
+    created = cluster.node.create_device("wrong", "fence_clc", "pcmk_host_check=static-list",
+                                         "pcmk_host_list=" + listed, "switch=" + switched,
+                                         *cluster.device_params())
+    assert created.returncode == 0, created
+
+    refused = cluster.node.fence("off", listed)
+
+    assert_refused_without_power_request(cluster, refused, listed, listed, switched)
+
+
 def api_down(cluster):
     # Nothing listens there; a short deadline bounds the agent's retries.
     return cluster.device_params(api_url="http://127.0.0.1:8499", power_timeout="2")
