@@ -409,6 +409,36 @@ def test_a_stuck_login_lock_holder_costs_one_run_a_wait_not_every_run(clc, hosti
     hostile.assert_sane()
 
 
+def test_runs_waiting_behind_a_stuck_lock_holder_take_the_first_ones_token(clc, hostile):
+    """Runs that started waiting while the first one waited stop waiting
+    once it has given up and cached its token: one wait, one login."""
+    os.makedirs(hostile.token_dir, mode=0o700)
+    token_file = os.path.join(hostile.token_dir, "clc.token")
+    params = hostile.params(clc, "status", token_file=token_file, power_timeout="8")
+    del params["debug_file"]  # shared by both runs
+    started = time.monotonic()
+    with open(token_file + ".lock", "a") as stuck_holder:
+        fcntl.flock(stuck_holder, fcntl.LOCK_EX)
+        first = start_agent(params)
+        first.stdin.write(stdin_text(params))
+        first.stdin.close()
+        time.sleep(1)  # the first waits 4 s (half of power_timeout)
+        second = start_agent(params)
+        second.stdin.write(stdin_text(params))
+        second.stdin.close()
+        outputs = [(proc, proc.stdout.read(), proc.stderr.read()) for proc in (first, second)]
+    from agentrun import AgentResult
+    results = []
+    for proc, out, err in outputs:
+        proc.wait(timeout=HANG_AFTER)
+        results.append(AgentResult(proc.returncode, out, err, time.monotonic() - started))
+        hostile.count(results[-1])
+    assert [(result.rc, result.stdout) for result in results] == [(0, "Status: ON\n")] * 2, results
+    assert ["lock busy" in result.stderr for result in results] == [True, False], results
+    assert len(logins(clc)) == 1, clc.requests()
+    hostile.assert_sane()
+
+
 def forged_token(exp):
     """A JWT-shaped token whose payload's exp is this JSON text."""
     import base64
