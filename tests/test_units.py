@@ -102,12 +102,48 @@ def settings(**options):
     (settings(**{"--proxy": "none"}), []),
     (settings(**{"--password": ""}), ["password is empty"]),
     (settings(**{"--username": "fencer\udcff"}), ["username is not UTF-8 text"]),
+    # issue 21: numbers as given, empty plugs, a stdin line that may be the action
+    (settings(clc_numbers={"retry_on": "0"}), ["retry_on '0' is out of range", "1 or more"]),
+    (settings(clc_numbers={"power_wait": "-1"}), ["power_wait '-1'", "from 0 to 86400"]),
+    (settings(clc_numbers={"delay": "86401"}), ["delay '86401'", "from 0 to 86400"]),
+    (settings(clc_numbers={"power_timeout": "-5"}), ["power_timeout", "0: the default"]),
+    (settings(clc_numbers={"login_timeout": "abc"}), ["login_timeout 'abc' is not a whole number"]),
+    (settings(clc_numbers={"delay": "0", "retry_on": "3", "shell_timeout": "0"}), []),
+    (settings(**{"--plug": SERVER + ","}), ["empty server id"]),
+    (settings(**{"--plug": ","}), ["empty server id"]),
+    (settings(**{"--plug": "", "--action": "off"}), ["empty server id"]),
+    (settings(**{"--plug": "", "--action": "validate-all"}), ["empty server id"]),
+    (settings(**{"--plug": "", "--action": "list"}), []),
+    (settings(**{"--plug": "", "--action": "monitor"}), []),
+    (settings(clc_stdin_problem="stdin key 'x' reads like action"), ["reads like action"]),
 ])
 def test_setting_problems(options, words):
     problems = agent.setting_problems(options)
     assert len(problems) == (1 if words else 0), problems
     assert all(word in problems[0] for word in words)
     assert not any("secret-pw" in problem for problem in problems)
+
+
+STDIN_NAMES = ["action", "port", "login", "passwd", "power_timeout"]  # options with a longopt
+
+
+@pytest.mark.parametrize("lines, action_given, words", [
+    (["action=status\n", "port=X\n", "nodename=n1\n", "# note\n", "\n"], True, None),
+    (["port=X\n", "login=u\n"], False, None),  # no action at all: the library's default
+    (["action=off\n", "pcmk_off_action=off\n", "pcmk_host_list=n1\n"], True, None),
+    (["action=off\n", "power-timeout=5\n"], True, None),  # the library reads '-' as '_'
+    (["\ufeffaction=status\n", "port=X\n"], False, ["'\\ufeffaction'", "reads like"]),
+    (["ACTION=status\n"], False, ["'ACTION'"]),
+    (["action =status\n"], False, ["'action '"]),
+    (["action=off\n", "acton=status\n"], True, ["'acton'"]),
+    (["operation=status\n", "port=X\n"], False, ["no action= line", "'operation'"]),
+    (["s3cret-second-line\n"], False, ["no action= line", "a line without '='"]),
+])
+def test_stdin_action_problem(lines, action_given, words):
+    problem = agent.stdin_action_problem(lines, STDIN_NAMES, action_given)
+    assert (problem is None) == (words is None), problem
+    assert all(word in problem for word in words or [])
+    assert "status" not in (problem or "") and "s3cret" not in (problem or "")
 
 
 def test_as_utf8_repairs_python36_c_locale_text_and_leaves_bad_bytes():
@@ -287,3 +323,34 @@ def test_operation_lock_is_one_file_per_server_whatever_the_credentials(tmp_path
     assert one.path == two.path and one.binding != two.binding
     assert os.path.dirname(one.path) == str(tmp_path)
     assert agent.OperationLock.for_server(None, {}, "ACCT", SERVER).path is None  # no cache
+
+
+# ---------------------------------------------------------------- token cache
+
+def jwt(payload):
+    import base64
+    return "h.%s.s" % base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("payload, expiry", [
+    ('{"exp": 1700000000}', 1700000000), ('{"exp": 1700000000.5}', 1700000000),
+    ('{"exp": 1e999}', None), ('{"exp": -1e999}', None), ('{"exp": NaN}', None),
+    ('{"exp": 1%s}' % ("0" * 400), None), ('{"exp": 1e300}', None), ('{"exp": -5}', None),
+    ('{"exp": "1700000000"}', None), ('{"exp": true}', None), ('{"exp": [1]}', None),
+    ('{}', None), ('[1]', None), ('not json', None)])
+def test_jwt_expiry_is_none_when_it_is_no_time(payload, expiry):
+    assert agent.jwt_expiry(jwt(payload)) == expiry
+
+
+@pytest.mark.parametrize("one, other", [
+    (("https://clc", "u\nx", "y"), ("https://clc", "u", "x\ny")),
+    (("https://clc\nu", "x", "y"), ("https://clc", "u\nx", "y")),
+    (("https://clc", "", "u"), ("https://clc", "u", ""))])
+def test_cache_entries_of_different_url_user_password_never_match(tmp_path, one, other):
+    def cache(url, user, password):
+        return agent.TokenCache.from_options({
+            "--token-file": str(tmp_path / "[hash].token"), "clc_api_url": url,
+            "--username": user, "--password": password})
+    first, second = cache(*one), cache(*other)
+    assert first.binding != second.binding and first.path != second.path
+    assert cache(*one).binding == first.binding

@@ -298,7 +298,7 @@ def test_validate_accepts_good_options(cluster):
 
 
 @pytest.mark.parametrize("bad", ["api_url=ftp://example.invalid", "cacert=/nonexistent/ca.pem",
-                                 "proxy=gopher://127.0.0.1:1"])
+                                 "proxy=gopher://127.0.0.1:1", "retry_on=0", "power_wait=-1"])
 def test_validate_rejects_bad_options(cluster, bad):
     result = cluster.ns.run("stonith_admin", "--validate", "--agent", "fence_clc",
                             *option_args(cluster.device_params() + [bad]))

@@ -15,10 +15,10 @@ import pytest
 from agentrun import (AGENT, SENTINEL_PASSWORD, TRACEBACK, agent_env, closed_port_url,
                       fencing_world, stdin_params, stdin_text)
 from clcsim.client import SimClient
-from support import logins, power_posts
+from support import logins, power_posts, require_commands
 
 from . import checks
-from .catalogue import LOGIN, POWER_POST, SERVER
+from .catalogue import LOGIN, NOBODY, POWER_POST, SERVER
 from .runner import PLUG, run_as
 
 FAST = {"power_timeout": "5", "shell_timeout": "3", "login_timeout": "2"}
@@ -169,6 +169,35 @@ def test_api_url_credentials_never_reach_any_output(clc, hostile):
     hostile.assert_sane()
 
 
+def test_a_run_holding_the_password_is_not_dumpable(clc, hostile):
+    """A core file (or another process of the same user reading its memory)
+    would hold the password: the agent makes itself non-dumpable, which
+    the kernel shows by handing the files of /proc/PID to root (issue 21)."""
+    require_commands("setpriv")
+    clc.add_fault("hang", path=LOGIN)  # keeps the run alive, password in hand
+    params = hostile.params(clc, "status", token_file="none")
+    del params["debug_file"]
+    started = time.monotonic()
+    proc = subprocess.Popen(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                             "--clear-groups", AGENT],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, env=agent_env(pacemaker=True))
+    proc.stdin.write(stdin_text(params))
+    proc.stdin.close()
+    try:
+        wait_for_request(clc, lambda r: r["path"].endswith("/authentication/login"))
+        proc_owner = os.stat("/proc/%d/status" % proc.pid).st_uid
+    finally:
+        out, err = proc.stdout.read(), proc.stderr.read()
+        proc.wait(timeout=HANG_AFTER)
+    from agentrun import AgentResult
+    result = AgentResult(proc.returncode, out, err, time.monotonic() - started)
+    hostile.count(result)
+    assert proc_owner == 0, (proc_owner, result)
+    one_failure(result, "no answer")
+    hostile.assert_sane()
+
+
 # ---------------------------------------------------------------- 3: cache binding
 
 def test_a_fixed_token_file_is_bound_to_url_user_and_password(sim_factory, clc, hostile):
@@ -216,6 +245,24 @@ def test_a_login_answer_with_a_non_ascii_token_is_one_clear_error(clc, hostile):
                   body=json.dumps({"bearerToken": "t\u00f6ken.x.y", "accountAlias": "ACCT"}))
     result = hostile.run(hostile.params(clc, "status"))
     one_failure(result, "bearerToken")
+    hostile.assert_sane()
+
+
+def test_a_user_and_password_that_join_alike_never_share_a_token(sim_factory, hostile):
+    """The cache binding once joined URL, user and password with newlines:
+    user 'u\\nx' with password 'y' rode on the token of user 'u' with
+    password 'x\\ny' (issue 21)."""
+    world = fencing_world()
+    world["accounts"][0]["users"].append({"username": "two@acct", "password": "line1\nline-2-pw"})
+    sim = sim_factory(config=world)
+    hostile.secrets += ["line1\nline-2-pw", "line-2-pw"]
+    result = hostile.run(hostile.params(sim, "status", login="two@acct", passwd="line1\nline-2-pw"),
+                         "argv")
+    assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
+    result = hostile.run(hostile.params(sim, "off", login="two@acct\nline1", passwd="line-2-pw"),
+                         "argv")
+    one_failure(result, "rejected the login")
+    assert len(logins(sim)) == 2 and sim.server(PLUG)["powerState"] == "started", sim.requests()
     hostile.assert_sane()
 
 
@@ -343,6 +390,113 @@ def test_a_fifo_at_the_cache_path_does_not_hang_the_run(clc, hostile, where):
     hostile.assert_sane()
 
 
+def test_a_stuck_login_lock_holder_costs_one_run_a_wait_not_every_run(clc, hostile):
+    """A run stopped (SIGSTOP, a hung NFS) while it holds the login lock: the
+    first run after it waits for the lock, logs in without it and still
+    caches its token, so the runs after it use that token at once (issue 21)."""
+    os.makedirs(hostile.token_dir, mode=0o700)
+    token_file = os.path.join(hostile.token_dir, "clc.token")
+    params = hostile.params(clc, "off", token_file=token_file)
+    with open(token_file + ".lock", "a") as stuck_holder:
+        fcntl.flock(stuck_holder, fcntl.LOCK_EX)
+        results = []
+        for action in ("status", "off", "status"):
+            params["action"] = action
+            results.append(hostile.run(params))
+    assert [result.rc for result in results] == [0, 0, 2], results
+    assert len(logins(clc)) == 1, clc.requests()
+    assert ["lock busy" in result.stderr for result in results] == [True, False, False], results
+    hostile.assert_sane()
+
+
+def test_runs_waiting_behind_a_stuck_lock_holder_take_the_first_ones_token(clc, hostile):
+    """Runs that started waiting while the first one waited stop waiting
+    once it has given up and cached its token: one wait, one login."""
+    os.makedirs(hostile.token_dir, mode=0o700)
+    token_file = os.path.join(hostile.token_dir, "clc.token")
+    params = hostile.params(clc, "status", token_file=token_file, power_timeout="8")
+    del params["debug_file"]  # shared by both runs
+    started = time.monotonic()
+    with open(token_file + ".lock", "a") as stuck_holder:
+        fcntl.flock(stuck_holder, fcntl.LOCK_EX)
+        first = start_agent(params)
+        first.stdin.write(stdin_text(params))
+        first.stdin.close()
+        time.sleep(1)  # the first waits 4 s (half of power_timeout)
+        second = start_agent(params)
+        second.stdin.write(stdin_text(params))
+        second.stdin.close()
+        outputs = [(proc, proc.stdout.read(), proc.stderr.read()) for proc in (first, second)]
+    from agentrun import AgentResult
+    results = []
+    for proc, out, err in outputs:
+        proc.wait(timeout=HANG_AFTER)
+        results.append(AgentResult(proc.returncode, out, err, time.monotonic() - started))
+        hostile.count(results[-1])
+    assert [(result.rc, result.stdout) for result in results] == [(0, "Status: ON\n")] * 2, results
+    assert ["lock busy" in result.stderr for result in results] == [True, False], results
+    assert len(logins(clc)) == 1, clc.requests()
+    hostile.assert_sane()
+
+
+def forged_token(exp):
+    """A JWT-shaped token whose payload's exp is this JSON text."""
+    import base64
+    payload = base64.urlsafe_b64encode(('{"exp": %s}' % exp).encode()).decode().rstrip("=")
+    return "eyJhbGciOiJub25lIn0.%s.c2lnbmF0dXJl" % payload
+
+
+@pytest.mark.parametrize("exp", ["1e999", "-1e999"])
+def test_a_cached_token_with_an_unreadable_expiry_never_breaks_a_run(clc, hostile, exp):
+    """One odd token once poisoned the cache: every later run, fences
+    included, ended in "internal error: OverflowError" (issue 21)."""
+    prime(hostile, clc)
+    (path,) = token_files(hostile.token_dir)
+    with open(path) as f:
+        entry = json.load(f)
+    entry["token"] = forged_token(exp)
+    with open(path, "w") as f:
+        json.dump(entry, f)
+    for action, shown in (("status", "Status: ON\n"), ("off", "Success: Powered OFF\n")):
+        result = hostile.run(hostile.params(clc, action))
+        assert (result.rc, result.stdout) == (0, shown), result
+    assert len(logins(clc)) == 2, clc.requests()  # the priming one, and one to replace it
+    hostile.assert_sane()
+
+
+def test_missing_cache_parents_are_not_made_writable_by_others_under_umask_0(clc, hostile):
+    """os.makedirs gives the parents it creates 0777 minus the umask: under
+    umask 0 anyone could swap the cache directory (issue 21)."""
+    top = str(hostile.tmp_path / "new")
+    token_dir = os.path.join(top, "fence-agents", "fence_clc")
+    old_umask = os.umask(0)
+    try:
+        result = hostile.run(hostile.params(clc, "status",
+                                            token_file=os.path.join(token_dir, "[hash].token")))
+    finally:
+        os.umask(old_umask)
+    assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
+    modes = {path: os.stat(path).st_mode & 0o777
+             for path in (top, os.path.dirname(token_dir), token_dir)}
+    assert not any(mode & 0o022 for mode in modes.values()), modes
+    assert modes[token_dir] == 0o700 and len(token_files(token_dir)) == 1, modes
+    hostile.assert_sane()
+
+
+def test_a_nul_byte_in_token_file_is_a_warning_and_fencing_goes_on(clc, hostile):
+    """Only stdin can carry it; it ended in "internal error: ValueError:
+    embedded null byte" and no fence (issue 21)."""
+    token_file = os.path.join(hostile.token_dir, "a\0b", "[hash].token")
+    for action, rc, shown in (("validate-all", 0, ""), ("off", 0, "Success: Powered OFF\n")):
+        params = hostile.params(clc, action, token_file=token_file)
+        result = run_stdin_bytes(stdin_text(params).encode())
+        hostile.count(result)
+        assert (result.rc, result.stdout) == (rc, shown), result
+        assert any("token_file" in line and "NUL" in line for line in warnings(result)), result
+    assert clc.server(PLUG)["powerState"] == "stopped"
+    hostile.assert_sane()
+
+
 # ---------------------------------------------------------------- 11, 12, 13: what is read
 
 def test_monitor_with_several_plugs_checks_each(clc, hostile):
@@ -458,6 +612,76 @@ def run_stdin_bytes(data):
 def test_an_empty_plug_separator_is_one_clear_line(clc, hostile):
     result = hostile.run(hostile.params(clc, "status", plug_separator=""), "argv")
     one_failure(result, "plug_separator")
+    hostile.assert_sane()
+
+
+EVERY_ACTION = ("validate-all", "status", "off", "on", "reboot", "monitor", "list")
+
+
+def assert_refused_by_every_action(hostile, sim, mode, words, **params):
+    """One clear line from validate-all and every action, and no request."""
+    for action in EVERY_ACTION:
+        one_failure(hostile.run(hostile.params(sim, action, **params), mode), *words)
+    assert sim.requests() == []
+    hostile.assert_sane()
+
+
+@pytest.mark.parametrize("option, value", [
+    ("retry_on", "0"), ("retry_on", "-1"), ("power_wait", "-1"), ("delay", "-2"),
+    ("login_timeout", "-1"), ("shell_timeout", "-3"), ("power_timeout", "-60"),
+    ("stonith_status_sleep", "-1"), ("power_wait", "1" + "0" * 20), ("delay", "99999999999")])
+def test_a_number_option_out_of_range_is_refused_before_any_request(clc, hostile, option, value):
+    """retry_on=0 made a reboot leave the VM off yet say "Rebooted"; a
+    negative power_wait ended a successful off in an internal error; both
+    passed validate-all (issue 21)."""
+    assert_refused_by_every_action(hostile, clc, "stdin", [option], **{option: value})
+    assert clc.server(PLUG)["powerState"] == "started"
+
+
+@pytest.mark.parametrize("plug", [",", PLUG + ",", "," + PLUG, PLUG + ",,UC1ACCTWEB02"])
+@pytest.mark.parametrize("mode", ["stdin", "argv"])
+def test_an_empty_server_id_in_plug_is_refused_before_any_request(clc, hostile, mode, plug):
+    """An empty plug once read /v2/servers/ACCT/ and failed as "server  not
+    found" after validate-all had accepted it (issue 21)."""
+    assert_refused_by_every_action(hostile, clc, mode, ["plug", "empty"], port=plug)
+
+
+@pytest.mark.parametrize("mode", ["stdin", "argv"])
+def test_an_empty_plug_is_refused_where_a_server_is_needed(clc, hostile, mode):
+    for action in ("validate-all", "status", "off", "reboot"):
+        one_failure(hostile.run(hostile.params(clc, action, port=""), mode), "plug", "empty")
+    assert clc.requests() == []
+    for action, shown in (("monitor", ""), ("list", PLUG.lower() + "," + PLUG)):
+        result = hostile.run(hostile.params(clc, action, port=""), mode)
+        assert result.rc == 0 and shown in result.stdout, result
+    hostile.assert_sane()
+
+
+def test_a_bom_before_the_action_is_ignored_never_a_reboot(clc, hostile):
+    """A UTF-8 BOM made the first key '\\ufeffaction': ignored, so the
+    default action, reboot, ran instead of status (issue 21)."""
+    params = hostile.params(clc, "status")
+    assert list(params)[0] == "action"
+    result = run_stdin_bytes(b"\xef\xbb\xbf" + stdin_text(params).encode())
+    hostile.count(result)
+    assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
+    assert power_posts(clc) == [], clc.requests()
+    hostile.assert_sane()
+
+
+@pytest.mark.parametrize("line", [
+    "\u200baction=status", "action =status", "ACTION=status", "act\u00adion=status",
+    "acton=status", "actions=status", "operation=status"])
+def test_a_stdin_line_that_may_be_the_action_is_refused_never_a_reboot(clc, hostile, line):
+    """Without a readable action= line the library runs its default,
+    reboot: an unknown key that may have meant the action is refused."""
+    params = hostile.params(clc, "status")
+    del params["action"]
+    result = run_stdin_bytes((line + "\n" + stdin_text(params)).encode())
+    hostile.count(result)
+    one_failure(result, "action")
+    assert "status" not in checks.failure_lines(result)[0], result  # names the key, not its value
+    assert clc.requests() == []
     hostile.assert_sane()
 
 
