@@ -181,7 +181,11 @@ def test_poll_until_reads_until_done_and_times_out_at_the_deadline(monkeypatch):
     ("http://u:pw@proxy:3128", "http://***@proxy:3128", "proxy:3128"),
     ("u:p/w@d@proxy:3128", "***@proxy:3128", "proxy:3128"),
     ("socks5h://user:p%40ss@127.0.0.1:1080", "socks5h://***@127.0.0.1:1080", "127.0.0.1:1080"),
-    ("https://u:p@clc.example/v2?next=a@b", "https://***@clc.example/v2?next=a@b", "clc.example"),
+    # a password may hold '?', '#' or '://': all up to the last '@' is hidden
+    ("https://u:p@clc.example/v2?next=a@b", "https://***@b", "b"),
+    ("http://u:pa?ss@proxy:3128", "http://***@proxy:3128", "proxy:3128"),
+    ("http://u:pa#ss@proxy:3128", "http://***@proxy:3128", "proxy:3128"),
+    ("u:pa://ss@proxy:3128", "***@proxy:3128", "proxy:3128"),
 ])
 def test_redact_url_and_url_host(url, shown, host):
     assert agent.redact_url(url) == shown

@@ -13,9 +13,9 @@ import time
 import pytest
 
 from agentrun import (AGENT, SENTINEL_PASSWORD, TRACEBACK, agent_env, closed_port_url,
-                      fencing_world, stdin_params, stdin_text)
+                      fencing_world, namespaced_agent, run_agent, stdin_params, stdin_text)
 from clcsim.client import SimClient
-from support import logins, power_posts
+from support import logins, power_posts, require_root
 
 from . import checks
 from .catalogue import LOGIN, POWER_POST, SERVER
@@ -136,6 +136,63 @@ def test_ssl_insecure_set_true_still_turns_verification_off(clc_tls, hostile):
     assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
 
 
+@pytest.mark.parametrize("typed", ["--ssl", "--ssl-", "--ssl-in", "--ssl-insecur"])
+def test_an_abbreviated_option_never_turns_tls_verification_off(clc_tls, hostile, typed):
+    """getopt takes a unique prefix for the whole name: --ssl was read as
+    --ssl-insecure and sent the password to an unverified server."""
+    params = hostile.params(clc_tls, "status")
+    del params["cacert"]
+    args = ["--action=status", "--username=" + params["login"], "--password=" + params["passwd"],
+            "--plug=" + PLUG, "--api-url=" + clc_tls.url, "--token-file=none", typed]
+    result = run_agent(args)
+    hostile.count(result)
+    one_failure(result, typed, "in full")
+    assert clc_tls.requests() == []
+    hostile.assert_sane()
+
+
+def test_validate_all_refuses_an_abbreviation_but_takes_an_option_value_as_a_value(hostile):
+    result = run_agent(["-o", "validate-all", "-l", "u", "-p", "pw12", "-n", PLUG, "--ssl"])
+    hostile.count(result)
+    one_failure(result, "--ssl", "--ssl-insecure")
+    for value in (["-p", "--ssl"], ["--password", "--ssl"], ["-p--ssl"]):
+        result = run_agent(["-o", "validate-all", "-l", "u", "-n", PLUG] + value)
+        hostile.count(result)
+        assert result.rc == 0, result
+    hostile.assert_sane()
+
+
+def private_trust_store(tmp_path, ca_file):
+    """A directory like /etc/ssl/certs that trusts only ca_file."""
+    store = tmp_path / "system-certs"
+    store.mkdir()
+    with open(ca_file) as f:
+        pem = f.read()
+    (store / "ca-certificates.crt").write_text(pem)
+    (store / "test-ca.pem").write_text(pem)
+    subprocess.run(["openssl", "rehash", str(store)], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return str(store)
+
+
+def test_cacert_replaces_the_system_trust_store(sim_factory, clc_tls, hostile, tmp_path):
+    """The README promises: cacert names the CAs to trust *instead* of the
+    system's. A server signed by a system CA must not get the password."""
+    require_root("a private /etc/ssl/certs in a mount namespace")
+    store = private_trust_store(tmp_path, clc_tls.ca_file)
+    agent = namespaced_agent(str(tmp_path), binds=[(store, "/etc/ssl/certs")])
+    params = hostile.params(clc_tls, "status")
+    del params["cacert"]
+    result = hostile.run(params, agent=agent)  # the system store trusts the server
+    assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
+    clc_tls.clear_requests()
+    other_ca = sim_factory(tls=True).ca_file
+    result = hostile.run(dict(params, cacert=other_ca), agent=agent)
+    one_failure(result, "not trusted", "cacert")
+    assert clc_tls.requests() == []
+    hostile.assert_sane()
+
+
 # ---------------------------------------------------------------- 2: credentials in URLs
 
 PROXY_USER, PROXY_PASSWORD = "proxy-usr-4d1", "Pr0xy/pa@ss-9e"
@@ -166,6 +223,62 @@ def test_api_url_credentials_never_reach_any_output(clc, hostile):
                     "http://%s:%s@%s" % (user, "Ap1%2Fs3cr%40t-x1", closed_port_url()[7:])]:
         result = hostile.run(hostile.params(clc, "status", api_url=api_url, verbose="1"))
         assert not TRACEBACK.search(result.output), result
+    hostile.assert_sane()
+
+
+class SyslogCatcher(object):
+    """A /dev/log of our own: every datagram the agent sends to syslog."""
+
+    def __init__(self, path):
+        import socket
+        import threading
+        self.path, self.messages = path, []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def _receive(self):
+        while True:
+            try:
+                self.messages.append(self.sock.recv(65536).decode("utf-8", "replace"))
+            except OSError:
+                return
+
+    def text(self):
+        time.sleep(0.2)  # the last datagrams
+        return "\n".join(self.messages)
+
+
+# Characters that end a URL's host part, inside a password: libcurl would
+# cut the URL there (and send the rest of the password elsewhere).
+DELIMITED_PASSWORDS = ["Qm?rk-pass-1a", "Hash#pass-2b", "Sch://eme-3c", "a?b#c://d@e/f-4d"]
+
+
+@pytest.mark.parametrize("password", DELIMITED_PASSWORDS)
+@pytest.mark.parametrize("where", ["proxy", "proxy without scheme", "api_url"])
+def test_url_credentials_with_url_delimiters_reach_no_output(clc, hostile, tmp_path, where,
+                                                            password):
+    """stderr, stdout, the -D file and syslog, for a run and validate-all,
+    on the command line and stdin: no password, nor a piece of it."""
+    require_root("a private /dev/log in a mount namespace")
+    user = "url-usr-5e1"
+    pieces = [piece for piece in re.split(r"[?#/:@]+", password) if len(piece) >= 4]
+    hostile.secrets += [user, password] + pieces
+    syslog = SyslogCatcher(str(tmp_path / "log.sock"))
+    agent = namespaced_agent(str(tmp_path), syslog_socket=syslog.path)
+    url = "http://%s:%s@127.0.0.1:%s" % (user, password, closed_port_url().rsplit(":", 1)[1])
+    if where == "api_url":
+        url = "http://%s:%s@127.0.0.1:%d" % (user, password, clc.port)
+    elif where == "proxy without scheme":
+        url = url[len("http://"):]
+    for action in ("status", "validate-all"):
+        for mode in ("stdin", "argv"):
+            params = hostile.params(clc, action, **{where.split()[0]: url})
+            result = hostile.run(params, mode, agent=agent)
+            assert result.rc in (0, 1), result
+            assert "127.0.0.1" in result.stderr, result  # the host is still named
+    hostile.tally.add(result, hostile.secrets, extra_texts=[syslog.text()])
+    assert syslog.messages, "no syslog message received"
     hostile.assert_sane()
 
 
