@@ -374,6 +374,47 @@ def test_no_proxy_in_the_environment_does_not_bypass_the_proxy(clc, hostile):
     assert clc.requests() == []
 
 
+# ---------------------------------------------------------------- time bounds: DNS, password_script
+
+def live_processes_with(text):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                if text.encode() in f.read():
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.parametrize("mode", ["stdin", "argv"])
+def test_a_password_script_is_killed_at_power_timeout_with_one_clear_line(clc, hostile, mode):
+    """The library waits for password_script as long as it runs; the
+    README's worst case counts it in power_timeout."""
+    marker = "9.%d" % os.getpid()  # sleep's own argument: finds it among the processes
+    params = hostile.params(clc, "status", power_timeout="2")
+    del params["passwd"]
+    params["password_script"] = "sleep %s; echo %s" % (marker, SENTINEL_PASSWORD)
+    result = hostile.run(params, mode)
+    one_failure(result, "password_script", "power_timeout")
+    assert result.seconds < 2 + 1 + 1.5, result
+    assert clc.requests() == [] and live_processes_with("sleep\0" + marker) == []
+    hostile.assert_sane()
+
+
+@pytest.mark.parametrize("mode", ["stdin", "argv"])
+def test_a_password_script_within_power_timeout_gives_the_password(clc, hostile, mode):
+    params = hostile.params(clc, "off", power_timeout="4")
+    del params["passwd"]
+    params["passwd_script" if mode == "stdin" else "password_script"] = \
+        "sleep 1; printf '%s \\n\\n'" % SENTINEL_PASSWORD
+    result = hostile.run(params, mode)
+    assert (result.rc, result.stdout) == (0, "Success: Powered OFF\n"), result
+    assert result.seconds < 4 + 1 + 1.5, result
+    hostile.assert_sane()
+
+
 # ---------------------------------------------------------------- 7, 8, 9, 10: token cache
 
 def test_repeated_401_on_the_power_post_logs_in_once(clc, hostile):
@@ -503,6 +544,24 @@ def test_a_record_of_another_server_is_an_error_not_a_state(clc, hostile, record
     one_failure(result, PLUG)
     hostile.assert_sane()
     assert not hostile.tally.false_off
+
+
+@pytest.mark.parametrize("action", ["list", "list-status"])
+def test_list_with_an_ascii_stdout_keeps_every_line_and_id_exact(clc, hostile, action):
+    """RHEL 8's Python 3.6 writes ASCII under the C locale: the library then
+    printed b'...' (a wrong target for Pacemaker) or failed. A name that
+    cannot be written is escaped; an id never is; a name never breaks a line."""
+    clc.set_server(PLUG, name="Wéb sérveur \u2603")
+    clc.set_server("UC1ACCTWEB02", name="evil\nuc1acctdb01,UC1ACCTDB01")
+    env = agent_env(True, {"PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C"})
+    result = hostile.run(hostile.params(clc, action, plug=None), env=env)
+    assert result.rc == 0 and "b'" not in result.stdout, result
+    lines = result.stdout.splitlines()
+    ids = [line.split(",", 1)[0] for line in lines]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 7, result  # ACCT's servers, once each
+    web = [line for line in lines if line.startswith(PLUG.lower() + ",")]
+    assert web and web[0].startswith(PLUG.lower() + ",W\\xe9b s\\xe9rveur \\u2603"), result
+    hostile.assert_sane()
 
 
 # ---------------------------------------------------------------- 14: unknown fate of a 200
