@@ -136,8 +136,8 @@ def namespaced_agent(directory, binds=(), net=False, syslog_socket=None, before=
     """A script that runs the agent in private namespaces, as root, leaving
     the host untouched: `binds` [(source, system path)] are bind-mounted over
     system files or directories; with net, a network namespace with only
-    loopback (and a PID namespace: whatever `before` starts in the
-    background dies with the agent); syslog_socket becomes /dev/log. Pass
+    loopback (and a PID namespace: what the shell line `before` starts in
+    the background dies with the agent); syslog_socket becomes /dev/log. Pass
     the script as run_agent(agent=...)."""
     lines = ["set -e"]
     if net:
@@ -151,7 +151,7 @@ def namespaced_agent(directory, binds=(), net=False, syslog_socket=None, before=
             lines += ["touch /dev/%s" % name, "mount --bind '%s/%s' /dev/%s" % (old_dev, name, name)]
         lines += ["ln -s /proc/self/fd /dev/fd", "ln -s '%s' /dev/log" % syslog_socket]
     if before:
-        lines.append("%s &" % before)
+        lines.append(before)
     lines.append('exec "%s" "$@"' % AGENT)
     inner = os.path.join(directory, "inner.sh")
     with open(inner, "w") as f:

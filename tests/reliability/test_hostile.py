@@ -376,6 +376,33 @@ def test_no_proxy_in_the_environment_does_not_bypass_the_proxy(clc, hostile):
 
 # ---------------------------------------------------------------- time bounds: DNS, password_script
 
+# A name server that takes every question and never answers.
+SILENT_NAME_SERVER = ("/usr/bin/python3 -c 'import socket, time\n"
+                      "udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                      "udp.bind((\"127.0.0.1\", 53))\ntcp = socket.socket()\n"
+                      "tcp.bind((\"127.0.0.1\", 53))\ntcp.listen(8)\ntime.sleep(3600)' &\n"
+                      "sleep 0.5")
+
+
+@pytest.mark.parametrize("action", ["off", "status"])
+@pytest.mark.parametrize("where", ["api_url", "proxy"])
+def test_dns_that_never_answers_ends_within_the_time_bound(clc, hostile, tmp_path, where, action):
+    """libcurl's threaded resolver is waited for when a transfer times out:
+    a lookup of 10 s x 3 tries per name outlived power_timeout."""
+    require_root("a private network and resolv.conf")
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.1\noptions timeout:10 attempts:3\n")
+    agent = namespaced_agent(str(tmp_path), binds=[(str(resolv), "/etc/resolv.conf")], net=True,
+                             before=SILENT_NAME_SERVER)
+    names = {"api_url": "https://clc-api.example:8443"} if where == "api_url" else \
+        {"api_url": "https://127.0.0.1:8443", "proxy": "http://proxy.example:3128"}
+    params = hostile.params(clc, action, power_timeout="3", login_timeout="10", **names)
+    result = hostile.run(params, agent=agent)
+    one_failure(result, "resolve", "DNS")
+    assert result.seconds < 3 + 1 + 1.5, result
+    hostile.assert_sane()
+
+
 def live_processes_with(text):
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
