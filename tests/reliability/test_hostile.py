@@ -591,6 +591,129 @@ def test_list_with_an_ascii_stdout_keeps_every_line_and_id_exact(clc, hostile, a
     hostile.assert_sane()
 
 
+# ---------------------------------------------------------------- power requests that never left
+
+class LosingRelay(object):
+    """A loopback relay in front of the simulator that loses the power
+    POST's connection (the agent opens a fresh one for each POST; reads
+    reuse the first). "forward": a TCP relay that, from the second request
+    on the first connection to the third, lets every new TCP connect time
+    out (its listen queue is full: the kernel drops their SYN). "connect":
+    an HTTP proxy that answers the second CONNECT with 503."""
+
+    def __init__(self, upstream_port, mode):
+        import socket
+        import threading
+        self.upstream, self.mode = ("127.0.0.1", upstream_port), mode
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.url = "http://127.0.0.1:%d" % self.listener.getsockname()[1]
+        self.connections = self.tunnels = 0
+        self.block, self.blocked, self.unblock = (threading.Event() for _ in range(3))
+        self.events = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while True:
+            if self.block.is_set() and not self.blocked.is_set():
+                self.listener.listen(0)
+                filler = socket.create_connection(self.listener.getsockname())  # queue full
+                self.blocked.set()
+                self.unblock.wait(5)
+                self.listener.listen(16)
+                self.listener.accept()[0].close()
+                filler.close()
+                self.events.append("connects dropped until now")
+            self.listener.settimeout(0.05)
+            try:
+                client = self.listener.accept()[0]
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            client.settimeout(None)
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(client, self.connections), daemon=True).start()
+
+    def _serve(self, client, number):
+        import socket
+        if self.mode == "connect":
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += client.recv(4096)
+            self.tunnels += 1
+            if self.tunnels == 2:
+                self.events.append("CONNECT answered 503")
+                client.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+                client.close()
+                return
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        upstream = socket.create_connection(self.upstream)
+        watch = self._watch if self.mode == "forward" and number == 1 else None
+        import threading
+        threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+        pump(client, upstream, watch)
+
+    def _watch(self, data, requests=[0]):
+        requests[0] += data.count(b" HTTP/1.1\r\n")
+        if requests[0] == 2 and not self.block.is_set():
+            self.block.set()
+            self.blocked.wait(5)  # before the answer that leads to the POST
+        if requests[0] >= 3:
+            self.unblock.set()
+
+    def close(self):
+        self.listener.close()
+
+
+def pump(source, target, watch=None):
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            if watch:
+                watch(data)
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, target):
+            try:
+                sock.shutdown(2)
+            except OSError:
+                pass
+
+
+@pytest.mark.parametrize("how", ["connect timed out", "proxy refused the tunnel"])
+def test_a_power_request_that_never_left_is_sent_again_after_a_fresh_read(sim_factory, hostile,
+                                                                         how):
+    """No TCP connection, or no tunnel through the proxy: the POST provably
+    never reached CLC; it is not an unknown fate."""
+    if how == "connect timed out":
+        sim = sim_factory(config=fencing_world())
+        relay = LosingRelay(sim.port, "forward")
+        params = hostile.params(sim, "off", api_url=relay.url)
+    else:
+        sim = sim_factory(config=fencing_world(), tls=True)
+        relay = LosingRelay(sim.port, "connect")
+        params = hostile.params(sim, "off", proxy=relay.url)
+    try:
+        result = hostile.run(dict(params, login_timeout="1", power_timeout="10"))
+    finally:
+        relay.close()
+    assert relay.events, "the relay lost nothing"
+    assert (result.rc, result.stdout) == (0, "Success: Powered OFF\n"), (result, relay.events)
+    assert len(power_posts(sim)) == 1 and sim.server(PLUG)["powerState"] == "stopped"
+    assert "fate is unknown" not in result.stderr and "no answer" not in result.stderr, result
+    if how == "connect timed out":
+        assert "connect timeout" in result.stderr, result
+    hostile.assert_sane()
+
+
 # ---------------------------------------------------------------- 14: unknown fate of a 200
 
 def test_a_non_json_200_to_power_off_is_an_unknown_fate_to_watch(clc, hostile):
