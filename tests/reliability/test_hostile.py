@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from agentrun import (AGENT, SENTINEL_PASSWORD, TRACEBACK, agent_env, closed_port_url,
+from agentrun import (AGENT, SENTINEL_PASSWORD, TRACEBACK, USERNAME, agent_env, closed_port_url,
                       fencing_world, namespaced_agent, run_agent, stdin_params, stdin_text)
 from clcsim.client import SimClient
 from support import logins, power_posts, require_root
@@ -711,6 +711,63 @@ def test_a_power_request_that_never_left_is_sent_again_after_a_fresh_read(sim_fa
     assert "fate is unknown" not in result.stderr and "no answer" not in result.stderr, result
     if how == "connect timed out":
         assert "connect timeout" in result.stderr, result
+    hostile.assert_sane()
+
+
+# ---------------------------------------------------------------- memory
+
+PEAK_RSS_LAUNCHER = """#!/usr/bin/python3
+# Runs the agent and writes its peak RSS (KiB) to $PEAK_RSS_FILE: measured
+# from this small process, since a child's peak is never below its parent's.
+import os, resource, subprocess, sys
+rc = subprocess.call([os.environ["AGENT"]] + sys.argv[1:])
+with open(os.environ["PEAK_RSS_FILE"], "w") as f:
+    f.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(rc)
+"""
+MEMORY_BOUND_MB = 300  # the README's figure
+
+
+def run_measuring_memory(hostile, tmp_path, params):
+    launcher, peak_file = tmp_path / "launcher", tmp_path / "peak-rss"
+    launcher.write_text(PEAK_RSS_LAUNCHER)
+    launcher.chmod(0o755)
+    env = agent_env(True, {"AGENT": AGENT, "PEAK_RSS_FILE": str(peak_file)})
+    result = hostile.run(params, env=env, agent=str(launcher))
+    return result, int(peak_file.read_text()) / 1024.0
+
+
+def json_of_size(megabytes, item):
+    count = int(megabytes * 1e6 / (len(item) + 1))
+    return "[" + ",".join([item] * count) + "]"
+
+
+@pytest.mark.parametrize("megabytes, item", [(16, "{}"), (63, "{}"), (15.9, "[]"), (15.9, '"ab"'),
+                                             (15.9, "1.5"), (15.9, '{"a":[]}'),
+                                             (15.9, '"\\ud83d\\ude00"'), (15.9, '"abcde"'),
+                                             (15.9, '{"id":"x","name":"abcdefghijklmnopq"}')])
+def test_a_huge_or_hostile_json_answer_keeps_memory_bounded(clc, hostile, tmp_path, megabytes,
+                                                            item):
+    """A 63 MB JSON body took 1.77 GB of RSS, 16 MB 449 MB. The last ones
+    are as costly as the value counts allow."""
+    clc.add_fault("body", path=SERVER, method="GET", body=json_of_size(megabytes, item))
+    result, peak_mb = run_measuring_memory(hostile, tmp_path, hostile.params(clc, "status"))
+    one_failure(result, "MB" if megabytes > 16 else PLUG)
+    assert peak_mb < MEMORY_BOUND_MB, "peak RSS %.0f MB: %r" % (peak_mb, result)
+    hostile.assert_sane()
+
+
+def test_a_5000_server_account_in_one_data_center_is_listed_within_the_memory_bound(
+        sim_factory, hostile, tmp_path):
+    from clcsim.world import generate_config
+    world = generate_config(5000, datacenters=1, groups=200, username=USERNAME,
+                            password=SENTINEL_PASSWORD)
+    sim = sim_factory(config=world)
+    result, peak_mb = run_measuring_memory(hostile, tmp_path,
+                                           hostile.params(sim, "list", plug=None, power_timeout="20"))
+    assert result.rc == 0 and len(result.stdout.splitlines()) == 5000, result
+
+    assert peak_mb < MEMORY_BOUND_MB, "peak RSS %.0f MB" % peak_mb
     hostile.assert_sane()
 
 
