@@ -84,6 +84,13 @@ def test_list(platform, clc, token_dir):
     assert "uc1acctweb01,UC1ACCTWEB01" in lines and "va1acctapp02,VA1ACCTAPP02" in lines, result
 
 
+def test_status_through_a_host_name_the_agent_resolves_itself(platform, clc, token_dir):
+    """The agent looks host names up itself and hands libcurl the address."""
+    args = cli_args(clc, token_dir, WEB, "status", FAST)
+    args[args.index(clc.url)] = clc.url.replace("127.0.0.1", "localhost")
+    assert_clean(platform.run(args, share=[token_dir]), 0, "Status: ON")
+
+
 def test_list_under_an_ascii_locale_escapes_names_never_ids(platform, clc, token_dir):
     """Python 3.6 writes ASCII under the C locale: the library printed b'...'."""
     clc.set_server(WEB, name="Wéb-ü")
