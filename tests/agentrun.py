@@ -130,3 +130,35 @@ def fencing_world(extra_servers=()):
     world["accounts"][0]["users"].append({"username": USERNAME, "password": SENTINEL_PASSWORD})
     world["servers"].extend(extra_servers)
     return world
+
+
+def namespaced_agent(directory, binds=(), net=False, syslog_socket=None, before=""):
+    """A script that runs the agent in private namespaces, as root, leaving
+    the host untouched: `binds` [(source, system path)] are bind-mounted over
+    system files or directories; with net, a network namespace with only
+    loopback (and a PID namespace: what the shell line `before` starts in
+    the background dies with the agent); syslog_socket becomes /dev/log. Pass
+    the script as run_agent(agent=...)."""
+    lines = ["set -e"]
+    if net:
+        lines.append("ip link set lo up")
+    lines += ["mount --bind '%s' '%s'" % pair for pair in binds]
+    if syslog_socket:  # a private /dev with what the agent needs, and /dev/log
+        old_dev = os.path.join(directory, "host-dev")
+        os.makedirs(old_dev, exist_ok=True)
+        lines += ["mount --bind /dev '%s'" % old_dev, "mount -t tmpfs tmpfs /dev"]
+        for name in ("null", "zero", "full", "random", "urandom"):
+            lines += ["touch /dev/%s" % name, "mount --bind '%s/%s' /dev/%s" % (old_dev, name, name)]
+        lines += ["ln -s /proc/self/fd /dev/fd", "ln -s '%s' /dev/log" % syslog_socket]
+    if before:
+        lines.append(before)
+    lines.append('exec "%s" "$@"' % AGENT)
+    inner = os.path.join(directory, "inner.sh")
+    with open(inner, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    namespaces = "--mount --propagation private" + (" --net --pid --fork" if net else "")
+    script = os.path.join(directory, "fence_clc")
+    with open(script, "w") as f:
+        f.write('#!/bin/sh\nexec unshare %s -- /bin/sh "%s" "$@"\n' % (namespaces, inner))
+    os.chmod(script, 0o755)
+    return script

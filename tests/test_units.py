@@ -217,11 +217,48 @@ def test_poll_until_reads_until_done_and_times_out_at_the_deadline(monkeypatch):
     ("http://u:pw@proxy:3128", "http://***@proxy:3128", "proxy:3128"),
     ("u:p/w@d@proxy:3128", "***@proxy:3128", "proxy:3128"),
     ("socks5h://user:p%40ss@127.0.0.1:1080", "socks5h://***@127.0.0.1:1080", "127.0.0.1:1080"),
-    ("https://u:p@clc.example/v2?next=a@b", "https://***@clc.example/v2?next=a@b", "clc.example"),
+    # a password may hold '?', '#' or '://': all up to the last '@' is hidden
+    ("https://u:p@clc.example/v2?next=a@b", "https://***@b", "b"),
+    ("http://u:pa?ss@proxy:3128", "http://***@proxy:3128", "proxy:3128"),
+    ("http://u:pa#ss@proxy:3128", "http://***@proxy:3128", "proxy:3128"),
+    ("u:pa://ss@proxy:3128", "***@proxy:3128", "proxy:3128"),
 ])
 def test_redact_url_and_url_host(url, shown, host):
     assert agent.redact_url(url) == shown
     assert agent.url_host(url) == host
+
+
+@pytest.mark.parametrize("url, proxy, names", [
+    ("https://clc.example", "", [("clc.example", 443, "api")]),
+    ("http://u:p@CLC.example:8080/v2", "", [("clc.example", 8080, "api")]),
+    ("https://127.0.0.1:8443", "", []),
+    ("https://[::1]:8443", "", []),
+    ("https://clc.example", "http://u:p?w@proxy.example:3128", [("proxy.example", 3128, "proxy")]),
+    ("https://clc.example", "proxy.example", [("proxy.example", 1080, "proxy")]),
+    ("https://clc.example", "https://proxy.example", [("proxy.example", 443, "proxy")]),
+    ("https://clc.example", "socks5h://proxy.example:1080", [("proxy.example", 1080, "proxy")]),
+    ("https://clc.example", "socks5://[::1]:1080", [("clc.example", 443, "api")]),
+])
+def test_names_the_agent_resolves_itself_are_those_libcurl_would(url, proxy, names):
+    assert agent.names_to_resolve(url, proxy) == names
+
+
+LONGOPTS = ["ssl-insecure", "password=", "plug=", "api-url=", "verbose"]
+
+
+@pytest.mark.parametrize("args, refused", [
+    (["--ssl"], True), (["--ssl-insecur"], True), (["--pass=x"], True), (["--api=x"], True),
+    (["--ssl-insecure", "--password=x", "--api-url", "--ssl"], False),
+    (["-p", "--ssl"], False), (["-p--ssl"], False), (["--password", "--ssl"], False),
+    (["--", "--ssl"], False), (["-vp", "--ssl"], False), (["-v", "--ssl"], True),
+])
+def test_only_whole_long_option_names_are_taken(args, refused):
+    try:
+        agent.refuse_abbreviations(args, "p:n:v", LONGOPTS)
+    except SystemExit:
+        assert refused, args
+    else:
+        assert not refused, args
 
 
 def test_url_secrets_as_written_and_decoded():

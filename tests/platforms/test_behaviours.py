@@ -84,6 +84,32 @@ def test_list(platform, clc, token_dir):
     assert "uc1acctweb01,UC1ACCTWEB01" in lines and "va1acctapp02,VA1ACCTAPP02" in lines, result
 
 
+def test_status_through_a_host_name_the_agent_resolves_itself(platform, clc, token_dir):
+    """The agent looks host names up itself and hands libcurl the address."""
+    args = cli_args(clc, token_dir, WEB, "status", FAST)
+    args[args.index(clc.url)] = clc.url.replace("127.0.0.1", "localhost")
+    assert_clean(platform.run(args, share=[token_dir]), 0, "Status: ON")
+
+
+def test_list_under_an_ascii_locale_escapes_names_never_ids(platform, clc, token_dir):
+    """Python 3.6 writes ASCII under the C locale: the library printed b'...'."""
+    clc.set_server(WEB, name="Wéb-ü")
+    args = cli_args(clc, token_dir, None, "list", FAST)
+    result = platform.run(args, share=[token_dir], env={"LC_ALL": "C", "LANG": "C",
+                                                         "PYTHONIOENCODING": "ascii"})
+    assert_clean(result, 0)
+    lines = result.stdout.split()
+    assert "uc1acctweb01,W\\xe9b-\\xfc" in lines and "va1acctapp02,VA1ACCTAPP02" in lines, result
+
+
+def test_a_hanging_password_script_is_killed_at_power_timeout(platform, clc, token_dir):
+    args = cli_args(clc, token_dir, WEB, "status", FAST + ["--power-timeout", "2"])
+    args[args.index("-p"):args.index("-p") + 2] = ["-S", "sleep 9; echo " + SENTINEL_PASSWORD]
+    result = platform.run(args, share=[token_dir])
+    assert_clean(result, 1)
+    assert "password_script" in result.stderr and result.seconds < 6, result
+
+
 def test_monitor(platform, clc, token_dir):
     assert_clean(agent(platform, clc, token_dir, "monitor"), 0)
     assert [r["path"] for r in clc.requests() if r["method"] == "GET"] == ["/v2/servers/ACCT/" + WEB]

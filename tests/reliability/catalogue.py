@@ -81,6 +81,15 @@ def secret_password(password):
     return step
 
 
+def url_password(where, password):
+    """api_url or proxy with a user and password in it (a secret)."""
+    def step(cell):
+        url = cell.sim.url if where == "api_url" else closed_port_url()
+        cell.params[where] = url.replace("://", "://url-user:%s@" % password, 1)
+        cell.secrets.append(password)
+    return step
+
+
 def prime_cache(cell):
     cell.prime_token_cache()
 
@@ -192,6 +201,12 @@ FAULTS = [
     Fault("TLS CA not trusted", without("cacert"), sim={"tls": True}, fails="all"),
     Fault("TLS wrong host name", sim={"tls": True, "host": "127.0.0.2"}, fails="all"),
     Fault("DNS failure", option(api_url="https://clc-api.invalid"), fails="all"),
+    Fault("proxy password holding '?'", url_password("proxy", "Qm?rk-pass-1a"), fails="all"),
+    Fault("api_url password holding '#'", url_password("api_url", "Hash#pass-2b"), fails="all"),
+    Fault("password_script hangs", without("passwd"),
+          option(password_script="sleep 30; echo " + SENTINEL_PASSWORD), fails="all"),
+    Fault("17 MB answer to every read", api("body", READS, body="[" + "0," * 8500000 + "0]"),
+          fails="all"),
     Fault("token cache corrupt", prime_cache, on_cache_files(corrupt)),
     Fault("token cache of another owner", prime_cache,
           on_cache_files(lambda path, cell: os.chown(path, NOBODY, NOBODY))),

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from agentrun import (AGENT, SENTINEL_PASSWORD, TRACEBACK, agent_env, closed_port_url,
-                      fencing_world, stdin_params, stdin_text)
+from agentrun import (AGENT, SENTINEL_PASSWORD, TRACEBACK, USERNAME, agent_env, closed_port_url,
+                      fencing_world, namespaced_agent, run_agent, stdin_params, stdin_text)
 from clcsim.client import SimClient
-from support import logins, power_posts, require_commands
+from support import logins, power_posts, require_commands, require_root
 
 from . import checks
 from .catalogue import LOGIN, NOBODY, POWER_POST, SERVER
@@ -136,6 +136,63 @@ def test_ssl_insecure_set_true_still_turns_verification_off(clc_tls, hostile):
     assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
 
 
+@pytest.mark.parametrize("typed", ["--ssl", "--ssl-", "--ssl-in", "--ssl-insecur"])
+def test_an_abbreviated_option_never_turns_tls_verification_off(clc_tls, hostile, typed):
+    """getopt takes a unique prefix for the whole name: --ssl was read as
+    --ssl-insecure and sent the password to an unverified server."""
+    params = hostile.params(clc_tls, "status")
+    del params["cacert"]
+    args = ["--action=status", "--username=" + params["login"], "--password=" + params["passwd"],
+            "--plug=" + PLUG, "--api-url=" + clc_tls.url, "--token-file=none", typed]
+    result = run_agent(args)
+    hostile.count(result)
+    one_failure(result, typed, "in full")
+    assert clc_tls.requests() == []
+    hostile.assert_sane()
+
+
+def test_validate_all_refuses_an_abbreviation_but_takes_an_option_value_as_a_value(hostile):
+    result = run_agent(["-o", "validate-all", "-l", "u", "-p", "pw12", "-n", PLUG, "--ssl"])
+    hostile.count(result)
+    one_failure(result, "--ssl", "--ssl-insecure")
+    for value in (["-p", "--ssl"], ["--password", "--ssl"], ["-p--ssl"]):
+        result = run_agent(["-o", "validate-all", "-l", "u", "-n", PLUG] + value)
+        hostile.count(result)
+        assert result.rc == 0, result
+    hostile.assert_sane()
+
+
+def private_trust_store(tmp_path, ca_file):
+    """A directory like /etc/ssl/certs that trusts only ca_file."""
+    store = tmp_path / "system-certs"
+    store.mkdir()
+    with open(ca_file) as f:
+        pem = f.read()
+    (store / "ca-certificates.crt").write_text(pem)
+    (store / "test-ca.pem").write_text(pem)
+    subprocess.run(["openssl", "rehash", str(store)], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return str(store)
+
+
+def test_cacert_replaces_the_system_trust_store(sim_factory, clc_tls, hostile, tmp_path):
+    """The README promises: cacert names the CAs to trust *instead* of the
+    system's. A server signed by a system CA must not get the password."""
+    require_root("a private /etc/ssl/certs in a mount namespace")
+    store = private_trust_store(tmp_path, clc_tls.ca_file)
+    agent = namespaced_agent(str(tmp_path), binds=[(store, "/etc/ssl/certs")])
+    params = hostile.params(clc_tls, "status")
+    del params["cacert"]
+    result = hostile.run(params, agent=agent)  # the system store trusts the server
+    assert (result.rc, result.stdout) == (0, "Status: ON\n"), result
+    clc_tls.clear_requests()
+    other_ca = sim_factory(tls=True).ca_file
+    result = hostile.run(dict(params, cacert=other_ca), agent=agent)
+    one_failure(result, "not trusted", "cacert")
+    assert clc_tls.requests() == []
+    hostile.assert_sane()
+
+
 # ---------------------------------------------------------------- 2: credentials in URLs
 
 PROXY_USER, PROXY_PASSWORD = "proxy-usr-4d1", "Pr0xy/pa@ss-9e"
@@ -195,6 +252,61 @@ def test_a_run_holding_the_password_is_not_dumpable(clc, hostile):
     hostile.count(result)
     assert proc_owner == 0, (proc_owner, result)
     one_failure(result, "no answer")
+
+
+class SyslogCatcher(object):
+    """A /dev/log of our own: every datagram the agent sends to syslog."""
+
+    def __init__(self, path):
+        import socket
+        import threading
+        self.path, self.messages = path, []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def _receive(self):
+        while True:
+            try:
+                self.messages.append(self.sock.recv(65536).decode("utf-8", "replace"))
+            except OSError:
+                return
+
+    def text(self):
+        time.sleep(0.2)  # the last datagrams
+        return "\n".join(self.messages)
+
+
+# Characters that end a URL's host part, inside a password: libcurl would
+# cut the URL there (and send the rest of the password elsewhere).
+DELIMITED_PASSWORDS = ["Qm?rk-pass-1a", "Hash#pass-2b", "Sch://eme-3c", "a?b#c://d@e/f-4d"]
+
+
+@pytest.mark.parametrize("password", DELIMITED_PASSWORDS)
+@pytest.mark.parametrize("where", ["proxy", "proxy without scheme", "api_url"])
+def test_url_credentials_with_url_delimiters_reach_no_output(clc, hostile, tmp_path, where,
+                                                            password):
+    """stderr, stdout, the -D file and syslog, for a run and validate-all,
+    on the command line and stdin: no password, nor a piece of it."""
+    require_root("a private /dev/log in a mount namespace")
+    user = "url-usr-5e1"
+    pieces = [piece for piece in re.split(r"[?#/:@]+", password) if len(piece) >= 4]
+    hostile.secrets += [user, password] + pieces
+    syslog = SyslogCatcher(str(tmp_path / "log.sock"))
+    agent = namespaced_agent(str(tmp_path), syslog_socket=syslog.path)
+    url = "http://%s:%s@127.0.0.1:%s" % (user, password, closed_port_url().rsplit(":", 1)[1])
+    if where == "api_url":
+        url = "http://%s:%s@127.0.0.1:%d" % (user, password, clc.port)
+    elif where == "proxy without scheme":
+        url = url[len("http://"):]
+    for action in ("status", "validate-all"):
+        for mode in ("stdin", "argv"):
+            params = hostile.params(clc, action, **{where.split()[0]: url})
+            result = hostile.run(params, mode, agent=agent)
+            assert result.rc in (0, 1), result
+            assert "127.0.0.1" in result.stderr, result  # the host is still named
+    hostile.tally.add(result, hostile.secrets, extra_texts=[syslog.text()])
+    assert syslog.messages, "no syslog message received"
     hostile.assert_sane()
 
 
@@ -306,6 +418,74 @@ def test_no_proxy_in_the_environment_does_not_bypass_the_proxy(clc, hostile):
     result = hostile.run(hostile.params(clc, "status", proxy=proxy), env=env)
     one_failure(result, "proxy")
     assert clc.requests() == []
+
+
+# ---------------------------------------------------------------- time bounds: DNS, password_script
+
+# A name server that takes every question and never answers.
+SILENT_NAME_SERVER = ("/usr/bin/python3 -c 'import socket, time\n"
+                      "udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                      "udp.bind((\"127.0.0.1\", 53))\ntcp = socket.socket()\n"
+                      "tcp.bind((\"127.0.0.1\", 53))\ntcp.listen(8)\ntime.sleep(3600)' &\n"
+                      "sleep 0.5")
+
+
+@pytest.mark.parametrize("action", ["off", "status"])
+@pytest.mark.parametrize("where", ["api_url", "proxy"])
+def test_dns_that_never_answers_ends_within_the_time_bound(clc, hostile, tmp_path, where, action):
+    """libcurl's threaded resolver is waited for when a transfer times out:
+    a lookup of 10 s x 3 tries per name outlived power_timeout."""
+    require_root("a private network and resolv.conf")
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.1\noptions timeout:10 attempts:3\n")
+    agent = namespaced_agent(str(tmp_path), binds=[(str(resolv), "/etc/resolv.conf")], net=True,
+                             before=SILENT_NAME_SERVER)
+    names = {"api_url": "https://clc-api.example:8443"} if where == "api_url" else \
+        {"api_url": "https://127.0.0.1:8443", "proxy": "http://proxy.example:3128"}
+    params = hostile.params(clc, action, power_timeout="3", login_timeout="10", **names)
+    result = hostile.run(params, agent=agent)
+    one_failure(result, "resolve", "DNS")
+    assert result.seconds < 3 + 1 + 1.5, result
+    hostile.assert_sane()
+
+
+def live_processes_with(text):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                if text.encode() in f.read():
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.parametrize("mode", ["stdin", "argv"])
+def test_a_password_script_is_killed_at_power_timeout_with_one_clear_line(clc, hostile, mode):
+    """The library waits for password_script as long as it runs; the
+    README's worst case counts it in power_timeout."""
+    marker = "9.%d" % os.getpid()  # sleep's own argument: finds it among the processes
+    params = hostile.params(clc, "status", power_timeout="2")
+    del params["passwd"]
+    params["password_script"] = "sleep %s; echo %s" % (marker, SENTINEL_PASSWORD)
+    result = hostile.run(params, mode)
+    one_failure(result, "password_script", "power_timeout")
+    assert result.seconds < 2 + 1 + 1.5, result
+    assert clc.requests() == [] and live_processes_with("sleep\0" + marker) == []
+    hostile.assert_sane()
+
+
+@pytest.mark.parametrize("mode", ["stdin", "argv"])
+def test_a_password_script_within_power_timeout_gives_the_password(clc, hostile, mode):
+    params = hostile.params(clc, "off", power_timeout="4")
+    del params["passwd"]
+    params["passwd_script" if mode == "stdin" else "password_script"] = \
+        "sleep 1; printf '%s \\n\\n'" % SENTINEL_PASSWORD
+    result = hostile.run(params, mode)
+    assert (result.rc, result.stdout) == (0, "Success: Powered OFF\n"), result
+    assert result.seconds < 4 + 1 + 1.5, result
+    hostile.assert_sane()
 
 
 # ---------------------------------------------------------------- 7, 8, 9, 10: token cache
@@ -544,6 +724,204 @@ def test_a_record_of_another_server_is_an_error_not_a_state(clc, hostile, record
     one_failure(result, PLUG)
     hostile.assert_sane()
     assert not hostile.tally.false_off
+
+
+@pytest.mark.parametrize("action", ["list", "list-status"])
+def test_list_with_an_ascii_stdout_keeps_every_line_and_id_exact(clc, hostile, action):
+    """RHEL 8's Python 3.6 writes ASCII under the C locale: the library then
+    printed b'...' (a wrong target for Pacemaker) or failed. A name that
+    cannot be written is escaped; an id never is; a name never breaks a line."""
+    clc.set_server(PLUG, name="Wéb sérveur \u2603")
+    clc.set_server("UC1ACCTWEB02", name="evil\nuc1acctdb01,UC1ACCTDB01")
+    env = agent_env(True, {"PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C"})
+    result = hostile.run(hostile.params(clc, action, plug=None), env=env)
+    assert result.rc == 0 and "b'" not in result.stdout, result
+    lines = result.stdout.splitlines()
+    ids = [line.split(",", 1)[0] for line in lines]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 7, result  # ACCT's servers, once each
+    web = [line for line in lines if line.startswith(PLUG.lower() + ",")]
+    assert web and web[0].startswith(PLUG.lower() + ",W\\xe9b s\\xe9rveur \\u2603"), result
+    hostile.assert_sane()
+
+
+# ---------------------------------------------------------------- power requests that never left
+
+class LosingRelay(object):
+    """A loopback relay in front of the simulator that loses the power
+    POST's connection (the agent opens a fresh one for each POST; reads
+    reuse the first). "forward": a TCP relay that, from the second request
+    on the first connection to the third, lets every new TCP connect time
+    out (its listen queue is full: the kernel drops their SYN). "connect":
+    an HTTP proxy that answers the second CONNECT with 503."""
+
+    def __init__(self, upstream_port, mode):
+        import socket
+        import threading
+        self.upstream, self.mode = ("127.0.0.1", upstream_port), mode
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.url = "http://127.0.0.1:%d" % self.listener.getsockname()[1]
+        self.connections = self.tunnels = 0
+        self.block, self.blocked, self.unblock = (threading.Event() for _ in range(3))
+        self.events = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while True:
+            if self.block.is_set() and not self.blocked.is_set():
+                self.listener.listen(0)
+                filler = socket.create_connection(self.listener.getsockname())  # queue full
+                self.blocked.set()
+                self.unblock.wait(5)
+                self.listener.listen(16)
+                self.listener.accept()[0].close()
+                filler.close()
+                self.events.append("connects dropped until now")
+            self.listener.settimeout(0.05)
+            try:
+                client = self.listener.accept()[0]
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            client.settimeout(None)
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(client, self.connections), daemon=True).start()
+
+    def _serve(self, client, number):
+        import socket
+        if self.mode == "connect":
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += client.recv(4096)
+            self.tunnels += 1
+            if self.tunnels == 2:
+                self.events.append("CONNECT answered 503")
+                client.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+                client.close()
+                return
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        upstream = socket.create_connection(self.upstream)
+        watch = self._watch if self.mode == "forward" and number == 1 else None
+        import threading
+        threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+        pump(client, upstream, watch)
+
+    def _watch(self, data, requests=[0]):
+        requests[0] += data.count(b" HTTP/1.1\r\n")
+        if requests[0] == 2 and not self.block.is_set():
+            self.block.set()
+            self.blocked.wait(5)  # before the answer that leads to the POST
+        if requests[0] >= 3:
+            self.unblock.set()
+
+    def close(self):
+        self.listener.close()
+
+
+def pump(source, target, watch=None):
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            if watch:
+                watch(data)
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, target):
+            try:
+                sock.shutdown(2)
+            except OSError:
+                pass
+
+
+@pytest.mark.parametrize("how", ["connect timed out", "proxy refused the tunnel"])
+def test_a_power_request_that_never_left_is_sent_again_after_a_fresh_read(sim_factory, hostile,
+                                                                         how):
+    """No TCP connection, or no tunnel through the proxy: the POST provably
+    never reached CLC; it is not an unknown fate."""
+    if how == "connect timed out":
+        sim = sim_factory(config=fencing_world())
+        relay = LosingRelay(sim.port, "forward")
+        params = hostile.params(sim, "off", api_url=relay.url)
+    else:
+        sim = sim_factory(config=fencing_world(), tls=True)
+        relay = LosingRelay(sim.port, "connect")
+        params = hostile.params(sim, "off", proxy=relay.url)
+    try:
+        result = hostile.run(dict(params, login_timeout="1", power_timeout="10"))
+    finally:
+        relay.close()
+    assert relay.events, "the relay lost nothing"
+    assert (result.rc, result.stdout) == (0, "Success: Powered OFF\n"), (result, relay.events)
+    assert len(power_posts(sim)) == 1 and sim.server(PLUG)["powerState"] == "stopped"
+    assert "fate is unknown" not in result.stderr and "no answer" not in result.stderr, result
+    if how == "connect timed out":
+        assert "connect timeout" in result.stderr, result
+    hostile.assert_sane()
+
+
+# ---------------------------------------------------------------- memory
+
+PEAK_RSS_LAUNCHER = """#!/usr/bin/python3
+# Runs the agent and writes its peak RSS (KiB) to $PEAK_RSS_FILE: measured
+# from this small process, since a child's peak is never below its parent's.
+import os, resource, subprocess, sys
+rc = subprocess.call([os.environ["AGENT"]] + sys.argv[1:])
+with open(os.environ["PEAK_RSS_FILE"], "w") as f:
+    f.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(rc)
+"""
+MEMORY_BOUND_MB = 300  # the README's figure
+
+
+def run_measuring_memory(hostile, tmp_path, params):
+    launcher, peak_file = tmp_path / "launcher", tmp_path / "peak-rss"
+    launcher.write_text(PEAK_RSS_LAUNCHER)
+    launcher.chmod(0o755)
+    env = agent_env(True, {"AGENT": AGENT, "PEAK_RSS_FILE": str(peak_file)})
+    result = hostile.run(params, env=env, agent=str(launcher))
+    return result, int(peak_file.read_text()) / 1024.0
+
+
+def json_of_size(megabytes, item):
+    count = int(megabytes * 1e6 / (len(item) + 1))
+    return "[" + ",".join([item] * count) + "]"
+
+
+@pytest.mark.parametrize("megabytes, item", [(16, "{}"), (63, "{}"), (15.9, "[]"), (15.9, '"ab"'),
+                                             (15.9, "1.5"), (15.9, '{"a":[]}'),
+                                             (15.9, '"\\ud83d\\ude00"'), (15.9, '"abcde"'),
+                                             (15.9, '{"id":"x","name":"abcdefghijklmnopq"}')])
+def test_a_huge_or_hostile_json_answer_keeps_memory_bounded(clc, hostile, tmp_path, megabytes,
+                                                            item):
+    """A 63 MB JSON body took 1.77 GB of RSS, 16 MB 449 MB. The last ones
+    are as costly as the value counts allow."""
+    clc.add_fault("body", path=SERVER, method="GET", body=json_of_size(megabytes, item))
+    result, peak_mb = run_measuring_memory(hostile, tmp_path, hostile.params(clc, "status"))
+    one_failure(result, "MB" if megabytes > 16 else PLUG)
+    assert peak_mb < MEMORY_BOUND_MB, "peak RSS %.0f MB: %r" % (peak_mb, result)
+    hostile.assert_sane()
+
+
+def test_a_5000_server_account_in_one_data_center_is_listed_within_the_memory_bound(
+        sim_factory, hostile, tmp_path):
+    from clcsim.world import generate_config
+    world = generate_config(5000, datacenters=1, groups=200, username=USERNAME,
+                            password=SENTINEL_PASSWORD)
+    sim = sim_factory(config=world)
+    result, peak_mb = run_measuring_memory(hostile, tmp_path,
+                                           hostile.params(sim, "list", plug=None, power_timeout="20"))
+    assert result.rc == 0 and len(result.stdout.splitlines()) == 5000, result
+
+    assert peak_mb < MEMORY_BOUND_MB, "peak RSS %.0f MB" % peak_mb
+    hostile.assert_sane()
 
 
 # ---------------------------------------------------------------- 14: unknown fate of a 200
