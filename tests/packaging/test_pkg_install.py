@@ -53,3 +53,8 @@ def test_man_page_renders_without_warnings(installed_tree):
     for option in ("--api-url=[url]", "--token-file=[path]", "-s, --switch=[id]",
                    "api_url", "token_file", "Default Value: https://api.ctl.io"):
         assert option in page
+
+
+def test_building_the_man_page_says_only_what_it_built():
+    # -B: build it now, as a first make install does (no temporary name shown)
+    assert run_make("-B", "man").splitlines() == ["built fence_clc.8"]
