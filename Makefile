@@ -120,13 +120,19 @@ metadata:
 ## man: fence_clc.8 as upstream builds its pages (manpage XML, schema, XSLT);
 ## temporary names per run so parallel builds never see a half-written page
 FENCE2MAN := /usr/share/cluster/relaxng/fence2man.xsl
+# The page's date: when the agent last changed (stable from build to build).
+MAN_DATE  := $(shell date -u -r fence_clc +%Y-%m-%d)
 man: fence_clc.8
-fence_clc.8: fence_clc
+fence_clc.8: fence_clc packaging/fence_clc.8.extra
 	@set -e; tmp=.$@.$$$$; trap 'rm -f $$tmp.xml $$tmp' EXIT; \
 	$(PYTHON) ./fence_clc -o manpage > $$tmp.xml; \
 	invalid=$$(xmllint --noout --relaxng $(RNG) $$tmp.xml 2>&1) || \
 		{ echo "$$invalid" >&2; exit 1; }; \
-	xsltproc $(FENCE2MAN) $$tmp.xml > $$tmp; \
+	xsltproc $(FENCE2MAN) $$tmp.xml | sed \
+		-e 's/^\.TH FENCE_AGENT 8 .*/.TH FENCE_CLC 8 "$(MAN_DATE)" "fence_clc $(VERSION)" "Fence agents"/' \
+		-e 's/ The operational behavior of this is not known\./ Display the XML source of this manual page./' \
+		> $$tmp; \
+	cat packaging/fence_clc.8.extra >> $$tmp; \
 	mv $$tmp $@; echo "built $@"
 
 install: fence_clc.8
