@@ -10,32 +10,49 @@ VERSION  := $(shell sed -n 's/^RELEASE_VERSION = "\(.*\)"/\1/p' fence_clc)
 PYTEST   := $(PYTHON) -m pytest -q -p no:cacheprovider
 RNG      := /usr/share/cluster/relaxng/metadata.rng
 
-# Everything the demo, the tests and the checks need (Debian package names).
-DEB_DEPS := fence-agents python3-pycurl python3-pytest python3-pytest-xdist \
-	python3-hypothesis python3-pyflakes python3-venv libxml2-utils xsltproc \
-	openssl curl pacemaker corosync pcs tinyproxy iproute2 util-linux procps \
-	dpkg-dev fakeroot rpm mmdebstrap gpg debian-archive-keyring pacemaker-cli-utils \
-	man-db lintian git make dpkg libcurl4-openssl-dev libssl-dev gcc \
+# What each use needs (Debian package names). The demo: the fencing library,
+# pycurl and openssl (the simulator's throw-away CA), nothing that starts a
+# service. Building the man page and packages, and the checks: BUILD_DEPS.
+# The tests: the rest (Pacemaker, Corosync, pcs, a proxy, roots, ...).
+DEMO_DEPS  := fence-agents python3-pycurl openssl
+BUILD_DEPS := make libxml2-utils xsltproc dpkg-dev dpkg fakeroot rpm man-db lintian \
+	python3-pyflakes python3-venv
+TEST_DEPS  := python3-pytest python3-pytest-xdist python3-hypothesis curl pacemaker \
+	corosync pcs tinyproxy iproute2 util-linux procps mmdebstrap gpg \
+	debian-archive-keyring pacemaker-cli-utils git libcurl4-openssl-dev libssl-dev gcc \
 	autoconf automake libtool pkgconf python3-configobj ca-certificates
+DEB_DEPS   := $(DEMO_DEPS) $(BUILD_DEPS) $(TEST_DEPS)
 
-.PHONY: all deps demo test test-fresh test-fast test-cluster test-twonode reliability bench check \
+# $(call install_packages,WHAT,PACKAGES): install the missing ones, saying
+# which and what for first (quiet when all are there).
+define install_packages
+	@missing=$$(for p in $(2); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing the Debian packages $(1) needs (apt-get, with their dependencies):" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+.PHONY: all deps demo-deps demo test test-fresh test-fast test-cluster test-twonode reliability bench check \
 	metadata man install uninstall deb rpm upstream test-upstream test-platforms clean
 
 all: check
 
-## deps: install the Debian packages (root; idempotent, quiet when done)
+## deps: install every Debian package the demo, the build and the tests need
+## (root; idempotent, quiet when done)
 deps:
-	@missing=$$(for p in $(DEB_DEPS); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	$(call install_packages,the demo/build/tests,$(DEB_DEPS))
 
-## demo: start the bundled CLC simulator and fence a simulated VM
-demo: deps
+## demo-deps: only what make demo needs (root)
+demo-deps:
+	$(call install_packages,the demo,$(DEMO_DEPS))
+
+## demo: start the bundled CLC simulator and fence a simulated VM (installs only
+## DEMO_DEPS)
+demo: demo-deps
 	$(PYTHON) demo/run_demo.py
 
 # tests/upstream builds ClusterLabs' tree: its own target, test-upstream.
@@ -103,12 +120,19 @@ metadata:
 ## man: fence_clc.8 as upstream builds its pages (manpage XML, schema, XSLT);
 ## temporary names per run so parallel builds never see a half-written page
 FENCE2MAN := /usr/share/cluster/relaxng/fence2man.xsl
+# The page's date: when the agent last changed (stable from build to build).
+MAN_DATE  := $(shell date -u -r fence_clc +%Y-%m-%d)
 man: fence_clc.8
-fence_clc.8: fence_clc
+fence_clc.8: fence_clc packaging/fence_clc.8.extra
 	@set -e; tmp=.$@.$$$$; trap 'rm -f $$tmp.xml $$tmp' EXIT; \
 	$(PYTHON) ./fence_clc -o manpage > $$tmp.xml; \
-	xmllint --noout --relaxng $(RNG) $$tmp.xml; \
-	xsltproc $(FENCE2MAN) $$tmp.xml > $$tmp; \
+	invalid=$$(xmllint --noout --relaxng $(RNG) $$tmp.xml 2>&1) || \
+		{ echo "$$invalid" >&2; exit 1; }; \
+	xsltproc $(FENCE2MAN) $$tmp.xml | sed \
+		-e 's/^\.TH FENCE_AGENT 8 .*/.TH FENCE_CLC 8 "$(MAN_DATE)" "fence_clc $(VERSION)" "Fence agents"/' \
+		-e 's/ The operational behavior of this is not known\./ Display the XML source of this manual page./' \
+		> $$tmp; \
+	cat packaging/fence_clc.8.extra >> $$tmp; \
 	mv $$tmp $@; echo "built $@"
 
 install: fence_clc.8

@@ -101,9 +101,19 @@ def require_root(why):
         pytest.fail("needs root: %s (the README runs make test as root)" % why, pytrace=False)
 
 
-def deb_deps():
-    """DEB_DEPS of the Makefile: the packages `make deps` installs."""
+def makefile_list(name):
+    """A package list of the Makefile (`NAME := a b $(OTHER) ...`), with
+    the lists it names expanded."""
     with open(os.path.join(REPO, "Makefile")) as f:
         text = f.read()
-    value = re.search(r"^DEB_DEPS\s*:=((?:.*\\\n)*.*)$", text, re.M).group(1)
-    return value.replace("\\\n", " ").split()
+    value = re.search(r"^%s\s*:=((?:.*\\\n)*.*)$" % name, text, re.M).group(1)
+    words = []
+    for word in value.replace("\\\n", " ").split():
+        reference = re.match(r"^\$\((\w+)\)$", word)
+        words += makefile_list(reference.group(1)) if reference else [word]
+    return words
+
+
+def deb_deps():
+    """DEB_DEPS of the Makefile: the packages `make deps` installs."""
+    return makefile_list("DEB_DEPS")

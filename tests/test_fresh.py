@@ -31,3 +31,16 @@ def test_the_pytest_summary_and_skip_lines_are_found():
 
 def test_a_run_without_summary_gives_none():
     assert fresh_root.pytest_summary("make: *** [deps] Error 100\n") == (None, None)
+
+
+def test_the_packages_are_recorded_right_after_make_demo():
+    script = fresh_root.inside_script(["make demo     # the demo", "make test"]).splitlines()
+    recorded = script.index("make demo     # the demo") + 1
+    assert script[recorded].startswith("dpkg-query ") and fresh_root.AFTER_DEMO in script[recorded]
+    assert script[recorded + 1] == "make test"
+
+
+def test_a_test_package_installed_by_make_demo_is_named():
+    after_demo = "ii  fence-agents\nii  pacemaker\nrc  gcc\nii  python3-pycurl\n"
+    assert fresh_root.installed_by_the_demo_wrongly(after_demo) == ["pacemaker"]
+    assert fresh_root.installed_by_the_demo_wrongly("ii  fence-agents\nii  openssl\n") == []

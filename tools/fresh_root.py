@@ -34,6 +34,11 @@ RECIPE = roots.RECIPES["debian12-fresh"]
 APT_ARCHIVES = os.path.join(os.path.dirname(roots.CACHE), "apt-archives", RECIPE.name)
 CLONE = "/root/fence_clc"
 TIMEOUT = 45 * 60
+# Packages of the tests and the build that make demo must not install (several
+# start services on a systemd host).
+NOT_FOR_THE_DEMO = ("pacemaker", "corosync", "pcs", "tinyproxy", "gcc", "mmdebstrap", "rpm",
+                    "lintian", "autoconf")
+AFTER_DEMO = "/out/packages-after-demo.txt"
 SUMMARY = re.compile(r"^=* ?(\d+ (failed|passed|error|errors|skipped|xfailed|xpassed)\b.*)$")
 
 
@@ -48,10 +53,21 @@ def quick_start(readme_text):
 
 
 def inside_script(commands):
-    """What runs in the root: clone, then each quick-start line as written."""
+    """What runs in the root: clone, then each quick-start line as written;
+    after `make demo`, the list of installed packages is recorded."""
     lines = ["set -e", "git -c advice.detachedHead=false clone -q /src/fence_clc.bundle %s" % CLONE, "cd " + CLONE,
              "git log --oneline -1", "set -x"]
-    return "\n".join(lines + commands) + "\n"
+    for command in commands:
+        lines.append(command)
+        if command.split("#")[0].split() == ["make", "demo"]:
+            lines.append("dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n' > %s" % AFTER_DEMO)
+    return "\n".join(lines) + "\n"
+
+
+def installed_by_the_demo_wrongly(packages_text):
+    """The packages of NOT_FOR_THE_DEMO installed after make demo."""
+    installed = {line.split()[-1] for line in packages_text.splitlines() if line.startswith("ii")}
+    return sorted(installed.intersection(NOT_FOR_THE_DEMO))
 
 
 def bundle_head(workdir):
@@ -106,11 +122,19 @@ def main():
             timeout=TIMEOUT, capture=False)
         with open(os.path.join(out, "run.log")) as f:
             summary, skipped = pytest_summary(f.read())
+        after_demo = os.path.join(out, os.path.basename(AFTER_DEMO))
+        if os.path.exists(after_demo):
+            with open(after_demo) as f:
+                wrong = installed_by_the_demo_wrongly(f.read())
+        else:
+            wrong = ["(no record after make demo)"]
     seconds = time.monotonic() - built
     print("fresh: in the fresh root: %s" % (summary or "no pytest summary"))
     print("fresh: %s" % (skipped or "no skip report"))
+    print("fresh: make demo installed %s" % (", ".join(wrong) + " - only DEMO_DEPS are its"
+                                            if wrong else "none of the tests' packages"))
     print("fresh: quick start and tests took %.0f s (root %.0f s)" % (seconds, built - started))
-    if result.returncode != 0 or summary is None or skipped is None:
+    if result.returncode != 0 or summary is None or skipped is None or wrong:
         sys.exit("fresh: FAILED (exit %d)" % result.returncode)
     print("fresh: passed")
 

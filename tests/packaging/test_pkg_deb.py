@@ -1,17 +1,20 @@
 """make deb: a package dpkg installs next to the distribution's fence agents
 and removes without a trace. Installed into scratch roots, never the host."""
 
+import gzip
 import os
 
 import pytest
 
+from agentrun import REPO
 from pkgbuild import DEPENDENCIES, dpkg, dpkg_scratch_root, files_under, run
 from support import require_commands
 
-PAYLOAD = ["usr/sbin/fence_clc",
+PAYLOAD = sorted(["usr/sbin/fence_clc",
+           "usr/share/doc/fence-clc/README.md.gz",
            "usr/share/doc/fence-clc/changelog.Debian.gz",
            "usr/share/doc/fence-clc/copyright",
-           "usr/share/man/man8/fence_clc.8.gz"]
+           "usr/share/man/man8/fence_clc.8.gz"])
 
 
 def field(deb, name):
@@ -35,6 +38,14 @@ def test_contents_are_root_owned_with_sane_modes(deb_file):
     assert {owner for _, owner in entries.values()} == {"root/root"}
     assert entries["usr/sbin/fence_clc"][0] == "-rwxr-xr-x"
     assert entries["usr/share/man/man8/fence_clc.8.gz"][0] == "-rw-r--r--"
+
+
+def test_the_readme_is_the_operators_documentation_on_the_node(deb_file, tmp_path):
+    run(["dpkg-deb", "-x", deb_file, str(tmp_path)])
+    with gzip.open(str(tmp_path / "usr/share/doc/fence-clc/README.md.gz"), "rt") as f:
+        shipped = f.read()
+    with open(os.path.join(REPO, "README.md")) as f:
+        assert shipped == f.read()
 
 
 def test_dpkg_installs_then_removes_cleanly(deb_file, tmp_path):

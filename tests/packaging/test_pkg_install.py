@@ -2,7 +2,10 @@
 fence agents of the distribution live, honouring DESTDIR and PREFIX."""
 
 import os
+import re
 import stat
+
+from agentrun import AGENT
 
 from pkgbuild import SHORTDESC, files_under, run, run_make
 from support import require_commands
@@ -48,8 +51,25 @@ def test_man_page_renders_without_warnings(installed_tree):
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     page = " ".join(proc.stdout.split())
     assert SHORTDESC in page
-    for section in ("DESCRIPTION", "PARAMETERS", "ACTIONS", "STDIN PARAMETERS"):
+    for section in ("DESCRIPTION", "PARAMETERS", "ACTIONS", "STDIN PARAMETERS", "EXIT STATUS",
+                    "EXAMPLES", "SEE ALSO"):
         assert "\n%s\n" % section in proc.stdout
     for option in ("--api-url=[url]", "--token-file=[path]", "-s, --switch=[id]",
                    "api_url", "token_file", "Default Value: https://api.ctl.io"):
         assert option in page
+    lines = proc.stdout.strip().splitlines()
+    header, footer = lines[0], lines[-1]
+    assert header.split() == ["FENCE_CLC(8)", "Fence", "agents", "FENCE_CLC(8)"]
+    assert footer.split()[:2] == ["fence_clc", release_version_of_agent()]
+    for leftover in ("FENCE_AGENT", "2009", "The operational behavior of this is not known"):
+        assert leftover not in proc.stdout
+
+
+def release_version_of_agent():
+    with open(AGENT) as f:
+        return re.search(r'^RELEASE_VERSION = "(.+)"$', f.read(), re.M).group(1)
+
+
+def test_building_the_man_page_says_only_what_it_built():
+    # -B: build it now, as a first make install does (no temporary name shown)
+    assert run_make("-B", "man").splitlines() == ["built fence_clc.8"]
