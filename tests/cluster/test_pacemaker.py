@@ -5,6 +5,7 @@ Node names that are not cluster members (node2, server ids) are fenced:
 never node1, which is the stack's own node.
 """
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -198,6 +199,31 @@ def test_recurring_monitor_fails_the_device_when_credentials_go_bad(cluster):
     failures = wait_until(lambda: monitor_failures(cluster, "watched"), 20,
                           what="crm_mon to show the failed monitor")
     assert failures[0]["op_key"] == "watched_monitor_2000"
+    assert cluster.sim.power_posts() == []
+
+
+def test_recurring_monitor_over_a_hanging_api_fails_by_the_agents_hand(cluster):
+    """Default timeouts, default operation timeout (20 s): the monitor ends
+    by itself, op status complete (not Timed Out), its line in the log."""
+    params = [param for param in cluster.device_params() if "_timeout=" not in param]
+    created = cluster.node.create_device("watched", "fence_clc", "pcmk_host_map=node2:UC1ACCTSRV00021",
+                                         *params, "op", "monitor", "interval=5s")
+    assert created.returncode == 0, created
+    monitors = lambda: [e for e in cluster.sim.requests() if e["path"] == "/v2/datacenters/ACCT"]
+    wait_until(lambda: len(monitors()) >= 2, 20, what="two monitor runs (start and a recurring one)")
+    assert monitor_failures(cluster, "watched") == []
+
+    cluster.sim.add_fault("hang", path="^/v2/")
+
+    failure = wait_until(lambda: monitor_failures(cluster, "watched"), 45,
+                         what="crm_mon to show the failed monitor")[0]
+    assert failure["op_key"] == "watched_monitor_5000"
+    assert (failure["status"], failure["exitstatus"]) == ("complete", "error"), failure
+    assert int(failure["exec"]) < 20000, failure
+    # Pacemaker keeps no exit reason of a fence agent: its line is in the log.
+    assert "did not complete" not in failure["exitreason"], failure
+    assert re.search(r"fence_clc\[\d+\] stderr: \[ .* ERROR: Failed: no answer from the CLC API "
+                     r"at 127\.0\.0\.1:8480 within 15 s", cluster.node.log_text()), failure
     assert cluster.sim.power_posts() == []
 
 
