@@ -12,7 +12,7 @@ import pytest
 
 from agentrun import SENTINEL_PASSWORD, USERNAME
 
-from support import wait_until
+from support import power_posts, wait_until
 
 from .stack import agent_stdin_captured
 
@@ -161,6 +161,37 @@ def test_a_failed_fence_is_reported_and_leaves_the_vm_alone(cluster, break_it, v
     assert server["powerState"] == "started"
     assert [state for _t, state in server["power_history"]] == ["started"]
     assert all(op == "powerOff" for op, _ids in cluster.sim.power_posts())
+
+
+# README, "Timeouts": the agent's deadline and the fencer's, set together.
+README_BUDGET = {"power_timeout": 60, "pcmk_off_timeout": 70, "pcmk_reboot_timeout": 70,
+                 "stonith-timeout": 70}
+
+
+def test_an_operation_near_power_timeout_completes_with_the_readmes_settings(cluster):
+    """CLC takes power_timeout - 5 s: the fencer lets the agent finish."""
+    vm = "UC1ACCTSRV00023"
+    seconds = README_BUDGET["power_timeout"] - 5
+    params = [param for param in cluster.device_params() if "_timeout=" not in param]
+    params += ["%s=%d" % (name, value) for name, value in README_BUDGET.items() if "_" in name]
+    created = cluster.node.create_device("slow", "fence_clc", "pcmk_host_map=node2:%s" % vm, *params)
+    assert created.returncode == 0, created
+    operation_time = cluster.sim.admin("GET", "config")["op_duration"]
+    cluster.sim.admin("POST", "config", {"op_duration": seconds})
+    try:
+        # stonith_admin's timeout stands for the cluster's stonith-timeout
+        fenced = cluster.node.fence("off", "node2", timeout=README_BUDGET["stonith-timeout"])
+    finally:
+        cluster.sim.admin("POST", "config", {"op_duration": operation_time})
+
+    assert_fenced(fenced)
+    assert "turning off of node2 successful" in cluster.node.history("node2")
+    assert cluster.sim.power_posts() == [("powerOff", [vm])]
+    server = cluster.sim.server(vm)
+    assert server["powerState"] == "stopped"
+    (posted,) = power_posts(cluster.sim.requests())
+    stopped_at = server["power_history"][-1][0]
+    assert stopped_at - posted["time"] >= seconds - 1  # CLC really took that long
 
 
 def test_a_refused_password_is_tried_once_per_agent_run(cluster):
