@@ -208,10 +208,9 @@ def test_a_refused_password_is_tried_once_per_agent_run(cluster):
 
 
 def monitor_failures(cluster, device):
-    """Failed operations of `device` as crm_mon reports them."""
-    xml = cluster.ns.run("crm_mon", "--one-shot", "--output-as=xml").stdout
-    return [failure.attrib for failure in ET.fromstring(xml).iter("failure")
-            if failure.get("op_key", "").startswith(device + "_monitor")]
+    """Failed monitors of `device` as crm_mon reports them."""
+    return [failure for failure in cluster.node.failed_operations(device)
+            if failure["op_key"].startswith(device + "_monitor")]
 
 
 def test_recurring_monitor_fails_the_device_when_credentials_go_bad(cluster):
