@@ -3,6 +3,7 @@ fencing library, the CLC simulator over real HTTP(S)."""
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -455,6 +456,54 @@ def test_api_hang_ends_within_its_timeouts_under_pacemaker(clc, token_dir):
                    pacemaker=True)
     assert_one_clear_error(result, "no answer")
     assert result.seconds < 8
+
+
+# Pacemaker runs a fence device's monitor (and a probe) under its default
+# operation timeout, 20 s, and kills the agent then: its own line is lost.
+PACEMAKER_OPERATION_TIMEOUT = 20
+
+
+@pytest.mark.parametrize("timeouts", [{}, {"monitor_timeout": "0", "power_timeout": "0"}],
+                         ids=["defaults", "zero-means-default"])
+def test_monitor_on_a_hanging_api_ends_inside_pacemakers_operation_timeout(clc, token_dir,
+                                                                           timeouts):
+    """With the default timeouts, as the fencer runs it (timeouts zeroed)."""
+    clc.add_fault("hang", path="^/v2/")
+    result = run_agent(stdin=stdin_params(clc, token_dir, action="monitor", **timeouts),
+                       pacemaker=True, timeout=90)
+    assert_one_clear_error(result, "no answer", "within 15 s")
+    # Pacemaker 2.0 reads "timed out" or "timeout" in a failed agent's output
+    # as a timeout of its own (op status Timed Out), whoever ended the run.
+    assert not re.search("timed out|timeout", result.stderr, re.IGNORECASE), result
+    # Pacemaker retries a failed monitor only when it failed within 70 % of
+    # the operation timeout: one that hangs again would then be killed.
+    assert 0.7 * PACEMAKER_OPERATION_TIMEOUT < result.seconds < PACEMAKER_OPERATION_TIMEOUT - 3
+
+
+@pytest.mark.parametrize("action, plug", [("list", None), ("list-status", None), ("status", WEB)])
+def test_list_and_status_on_their_own_end_at_monitor_timeout(clc, token_dir, action, plug):
+    clc.add_fault("hang", path="^/v2/")
+    result = run_agent(stdin=stdin_params(clc, token_dir, plug=plug, action=action,
+                                          monitor_timeout="3"), pacemaker=True, timeout=90)
+    assert_one_clear_error(result, "no answer", "within 3 s")
+    assert result.seconds < 3 + 1 + 1, result
+
+
+def test_off_keeps_power_timeout_when_it_outlasts_monitor_timeout(clc, token_dir):
+    """The status read inside off (and the whole off) runs under power_timeout."""
+    clc.configure(op_duration=4.0)
+    result = run_agent(stdin=stdin_params(clc, token_dir, plug=WEB, action="off",
+                                          monitor_timeout="2", power_timeout="10"), pacemaker=True)
+    assert (result.rc, result.stdout.strip()) == (0, "Success: Powered OFF"), result
+    assert clc.server(WEB)["powerState"] == "stopped"
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "1.5"])
+def test_validate_all_refuses_a_monitor_timeout_that_is_not_whole_seconds(clc, token_dir, value):
+    result = run_agent(stdin=stdin_params(clc, token_dir, plug=WEB, action="validate-all",
+                                          monitor_timeout=value))
+    assert_one_clear_error(result, "monitor_timeout", value)
+    assert clc.requests() == []
 
 
 def test_malformed_json(clc, token_dir):

@@ -30,8 +30,8 @@ PacemakerNode(ns, name, nodes)
     a wait for the fencer to register it; ``remove_all_devices()`` empties
     the resources and the fencing history; ``fence(action, target)`` runs
     stonith_admin (reboot|off|on, --tolerance 0); ``history(target)``;
-    ``pcs(...)``; ``mark_log()`` / ``log_text()`` read pacemaker.log from a
-    point on.
+    ``pcs(...)``; ``failed_operations(resource)`` (crm_mon's failures);
+    ``mark_log()`` / ``log_text()`` read pacemaker.log from a point on.
 
 SimulatorProcess(ns, world, port, host, extra_args)
     The CLC simulator (``python3 -m clcsim``) on a fixed port inside the
@@ -63,6 +63,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import xml.etree.ElementTree as ET
 
 from agentrun import AGENT, REPO, SYSTEM_PYTHON
 from support import TINYPROXY_CONF, power_posts, require_commands, require_root, wait_until
@@ -293,6 +294,13 @@ class PacemakerNode(object):
 
     def history(self, target):
         return self.ns.run("stonith_admin", "--history", target, "--verbose").stdout
+
+    def failed_operations(self, resource):
+        """The failed operations of `resource` as crm_mon reports them (dicts
+        of op_key, status, exitstatus, exitreason, exec, ...)."""
+        xml = self.ns.run("crm_mon", "--one-shot", "--output-as=xml").stdout
+        return [failure.attrib for failure in ET.fromstring(xml).iter("failure")
+                if failure.get("op_key", "").startswith(resource + "_")]
 
     def mark_log(self):
         """From now on, log_text() shows only what Pacemaker logs after this."""

@@ -5,13 +5,14 @@ Node names that are not cluster members (node2, server ids) are fenced:
 never node1, which is the stack's own node.
 """
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from agentrun import SENTINEL_PASSWORD, USERNAME
 
-from support import wait_until
+from support import power_posts, wait_until
 
 from .stack import agent_stdin_captured
 
@@ -252,6 +253,37 @@ def test_a_failed_fence_is_reported_and_leaves_the_vm_alone(cluster, break_it, v
     assert all(op == "powerOff" for op, _ids in cluster.sim.power_posts())
 
 
+# README, "Timeouts": the agent's deadline and the fencer's, set together.
+README_BUDGET = {"power_timeout": 60, "pcmk_off_timeout": 70, "pcmk_reboot_timeout": 70,
+                 "stonith-timeout": 70}
+
+
+def test_an_operation_near_power_timeout_completes_with_the_readmes_settings(cluster):
+    """CLC takes power_timeout - 5 s: the fencer lets the agent finish."""
+    vm = "UC1ACCTSRV00023"
+    seconds = README_BUDGET["power_timeout"] - 5
+    params = [param for param in cluster.device_params() if "_timeout=" not in param]
+    params += ["%s=%d" % (name, value) for name, value in README_BUDGET.items() if "_" in name]
+    created = cluster.node.create_device("slow", "fence_clc", "pcmk_host_map=node2:%s" % vm, *params)
+    assert created.returncode == 0, created
+    operation_time = cluster.sim.admin("GET", "config")["op_duration"]
+    cluster.sim.admin("POST", "config", {"op_duration": seconds})
+    try:
+        # stonith_admin's timeout stands for the cluster's stonith-timeout
+        fenced = cluster.node.fence("off", "node2", timeout=README_BUDGET["stonith-timeout"])
+    finally:
+        cluster.sim.admin("POST", "config", {"op_duration": operation_time})
+
+    assert_fenced(fenced)
+    assert "turning off of node2 successful" in cluster.node.history("node2")
+    assert cluster.sim.power_posts() == [("powerOff", [vm])]
+    server = cluster.sim.server(vm)
+    assert server["powerState"] == "stopped"
+    (posted,) = power_posts(cluster.sim.requests())
+    stopped_at = server["power_history"][-1][0]
+    assert stopped_at - posted["time"] >= seconds - 1  # CLC really took that long
+
+
 def test_a_refused_password_is_tried_once_per_agent_run(cluster):
     """The fencer retries a failing device; each run must not hammer the
     login with a password CLC refused."""
@@ -266,10 +298,9 @@ def test_a_refused_password_is_tried_once_per_agent_run(cluster):
 
 
 def monitor_failures(cluster, device):
-    """Failed operations of `device` as crm_mon reports them."""
-    xml = cluster.ns.run("crm_mon", "--one-shot", "--output-as=xml").stdout
-    return [failure.attrib for failure in ET.fromstring(xml).iter("failure")
-            if failure.get("op_key", "").startswith(device + "_monitor")]
+    """Failed monitors of `device` as crm_mon reports them."""
+    return [failure for failure in cluster.node.failed_operations(device)
+            if failure["op_key"].startswith(device + "_monitor")]
 
 
 def test_recurring_monitor_fails_the_device_when_credentials_go_bad(cluster):
@@ -288,6 +319,31 @@ def test_recurring_monitor_fails_the_device_when_credentials_go_bad(cluster):
     failures = wait_until(lambda: monitor_failures(cluster, "watched"), 20,
                           what="crm_mon to show the failed monitor")
     assert failures[0]["op_key"] == "watched_monitor_2000"
+    assert cluster.sim.power_posts() == []
+
+
+def test_recurring_monitor_over_a_hanging_api_fails_by_the_agents_hand(cluster):
+    """Default timeouts, default operation timeout (20 s): the monitor ends
+    by itself, op status complete (not Timed Out), its line in the log."""
+    params = [param for param in cluster.device_params() if "_timeout=" not in param]
+    created = cluster.node.create_device("watched", "fence_clc", "pcmk_host_map=node2:UC1ACCTSRV00021",
+                                         *params, "op", "monitor", "interval=5s")
+    assert created.returncode == 0, created
+    monitors = lambda: [e for e in cluster.sim.requests() if e["path"] == "/v2/datacenters/ACCT"]
+    wait_until(lambda: len(monitors()) >= 2, 20, what="two monitor runs (start and a recurring one)")
+    assert monitor_failures(cluster, "watched") == []
+
+    cluster.sim.add_fault("hang", path="^/v2/")
+
+    failure = wait_until(lambda: monitor_failures(cluster, "watched"), 45,
+                         what="crm_mon to show the failed monitor")[0]
+    assert failure["op_key"] == "watched_monitor_5000"
+    assert (failure["status"], failure["exitstatus"]) == ("complete", "error"), failure
+    assert int(failure["exec"]) < 20000, failure
+    # Pacemaker keeps no exit reason of a fence agent: its line is in the log.
+    assert "did not complete" not in failure["exitreason"], failure
+    assert re.search(r"fence_clc\[\d+\] stderr: \[ .* ERROR: Failed: no answer from the CLC API "
+                     r"at 127\.0\.0\.1:8480 within 15 s", cluster.node.log_text()), failure
     assert cluster.sim.power_posts() == []
 
 

@@ -2,7 +2,8 @@
 through tools/roots.run_in_root, in private mount, PID and network
 namespaces): the root's own Corosync and Pacemaker on one node, the CLC
 simulator under the root's own python3, the seed's `pcs stonith create`,
-then `stonith_admin --reboot` of a node that is that device's VM.
+then `stonith_admin --reboot` of a node that is that device's VM, and a
+recurring monitor over an API that starts hanging.
 
 Reuses the cluster tests' harness (tests/cluster/stack.py, nsinit.py) from
 inside: commands run directly instead of through nsenter. Prints one JSON
@@ -23,6 +24,7 @@ sys.path[:0] = [os.path.join(SRC, "tests"), SRC]
 from agentrun import AGENT, SENTINEL_PASSWORD, USERNAME, fencing_world  # noqa: E402
 from cluster import nsinit  # noqa: E402
 from cluster.stack import Namespace, PacemakerNode, SimulatorProcess  # noqa: E402
+from support import wait_until  # noqa: E402
 
 NODE = "web01"          # fenced: not a member of the one-node cluster
 VM = "UC1ACCTWEB01"     # its CLC server (the seed's switch)
@@ -84,6 +86,24 @@ def fence_once(ns, report):
     report["power_posts"] = sim.power_posts()
     report["vm_states"] = [state for _t, state in sim.server(VM)["power_history"]]
     report["other_vm_states"] = [state for _t, state in sim.server(OTHER_VM)["power_history"]]
+    return node, sim
+
+
+def monitor_over_a_hanging_api(node, sim, report):
+    """A recurring monitor, default timeouts, whose API starts hanging: how
+    the root's cluster records the failure."""
+    node.remove_all_devices()
+    sim.reset()
+    params = ["pcmk_host_map=%s:%s" % (NODE, VM), "login=" + USERNAME,
+              "passwd=" + SENTINEL_PASSWORD, "api_url=" + sim.url]
+    node.create_device("watched", "fence_clc", *params, "op", "monitor", "interval=5s")
+    wait_until(lambda: len([entry for entry in sim.requests()
+                            if entry["path"] == "/v2/datacenters/ACCT"]) >= 2, 20,
+               what="two monitor runs (start and a recurring one)")
+    sim.add_fault("hang", path="^/v2/")
+    report["monitor_failures"] = wait_until(lambda: node.failed_operations("watched"), 45,
+                                            what="crm_mon to show the failed monitor")
+    sim.clear_faults()
 
 
 def main():
@@ -91,7 +111,8 @@ def main():
     ns = HereNamespace(AGENT)
     try:
         ns.start()
-        fence_once(ns, report)
+        node, sim = fence_once(ns, report)
+        monitor_over_a_hanging_api(node, sim, report)
     except Exception:
         report["error"] = traceback.format_exc()
         if ns.workdir:

@@ -78,6 +78,16 @@ def test_stonith_admin_reboot_power_cycles_the_nodes_vm(fenced):
     assert "web01" in fenced["history"] and "successful" in fenced["history"].lower(), fenced
 
 
+def test_a_monitor_over_a_hanging_api_fails_by_the_agents_hand(fenced):
+    """Inside the operation's default 20 s, recorded as the agent's failure
+    (Pacemaker 2.0 took libcurl's "timed out" for a timeout of its own)."""
+    (failure,) = fenced["monitor_failures"]
+    assert failure["op_key"] == "watched_monitor_5000", failure
+    assert failure["status"] in ("complete", "Done"), failure  # 3.0 says Done
+    assert failure["exitstatus"] in ("error", "Error occurred"), failure
+    assert int(failure["exec"]) < 20000, failure
+
+
 def process_table():
     """{pid: (parent pid, command name)} of every process on the host."""
     table = {}

@@ -171,6 +171,7 @@ odd_options = st.fixed_dictionaries({}, optional={
     "power_timeout": option_text | st.integers(-5, 10 ** 12).map(str),
     "shell_timeout": option_text | st.integers(-5, 10 ** 12).map(str),
     "login_timeout": option_text | st.integers(-5, 10 ** 12).map(str),
+    "monitor_timeout": option_text | st.integers(-5, 10 ** 12).map(str),
     "token_file": option_text,
     "cacert": option_text,
     "login": option_text,
