@@ -16,7 +16,7 @@ DEB_DEPS := fence-agents python3-pycurl python3-pytest python3-pytest-xdist \
 	openssl curl pacemaker corosync pcs tinyproxy iproute2 util-linux procps \
 	dpkg-dev fakeroot rpm mmdebstrap gpg debian-archive-keyring pacemaker-cli-utils \
 	man-db lintian git make dpkg libcurl4-openssl-dev libssl-dev gcc \
-	autoconf automake libtool pkgconf python3-configobj ca-certificates
+	autoconf automake libtool pkgconf python3-configobj ca-certificates crmsh
 
 .PHONY: all deps demo test test-fresh test-fast test-cluster test-twonode reliability bench check \
 	metadata man install uninstall deb rpm upstream test-upstream test-platforms clean
