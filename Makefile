@@ -18,7 +18,8 @@ DEB_DEPS := fence-agents python3-pycurl python3-pytest python3-pytest-xdist \
 	man-db lintian git make dpkg libcurl4-openssl-dev libssl-dev gcc \
 	autoconf automake libtool pkgconf python3-configobj ca-certificates crmsh
 
-.PHONY: all deps demo test test-fresh test-fast test-cluster test-twonode reliability bench check \
+.PHONY: all deps demo demo-cluster test test-fresh test-fast test-cluster test-twonode test-race \
+	reliability bench check \
 	metadata man install uninstall deb rpm upstream test-upstream test-platforms clean
 
 all: check
@@ -41,6 +42,12 @@ demo: deps
 # tests/upstream builds ClusterLabs' tree: its own target, test-upstream.
 TESTS    := tests --ignore=tests/upstream
 
+## demo-cluster: two Pacemaker nodes in private namespaces lose each other
+## while both reach the simulated API; a live timeline shows fence_clc
+## settling the race for the preferred node (about a minute; root)
+demo-cluster: deps
+	$(PYTHON) demo/run_cluster_demo.py
+
 ## test: every test (unit, agent, simulator, reliability, Pacemaker, packaging);
 ## installs what they need first (make deps; quiet when all is there)
 test: deps .tools/bin/vermin
@@ -59,9 +66,16 @@ test-fast:
 test-cluster:
 	$(PYTEST) -m cluster $(TESTS)
 
-## test-twonode: two nodes fence each other's VM (split brain); prints the timings
+## test-twonode: two and three nodes fence each other's VM (split brain, the
+## fence race and its recipes, quorum, crmsh); prints outcomes and timings
 test-twonode:
 	$(PYTEST) -rP tests/twonode
+
+## test-race: the fence race (no delay, each recipe) and the three-node
+## partition, RUNS times each (default 5; about 20 s a run); prints each outcome
+RUNS ?= 5
+test-race:
+	FENCE_CLC_RACE_RUNS=$(RUNS) $(PYTEST) -rP tests/twonode/test_race.py tests/twonode/test_threenode.py
 
 ## test-platforms: the agent on every supported platform (RHEL 8/9 libraries,
 ## Debian 11/12/13, upstream main), Pacemaker in the Debian 11/13 roots; the

@@ -57,9 +57,10 @@ def power_operations(sim, vm):
 class Cloud(object):
     """The cloud namespace: a bridge every node plugs into, and the simulator."""
 
-    def __init__(self):
+    def __init__(self, op_duration=0.3):
         self.ns = Namespace()
         self.sim = None
+        self.op_duration = op_duration  # seconds a power operation takes at "CLC"
 
     def start(self):
         self.ns.start()
@@ -72,6 +73,7 @@ class Cloud(object):
             self.ns.run(*argv, check=True)
         hook = 'echo "$CLCSIM_SERVER_ID $CLCSIM_POWER_STATE" >> %s' % self.events_file()
         self.sim = SimulatorProcess(self.ns, fencing_world(), port=SIM_PORT, host=address(CLOUD_HOST),
+                                    op_duration=self.op_duration,
                                     extra_args=["--on-power-change", hook]).start()
         return self
 
@@ -123,13 +125,13 @@ def mapped_device(cluster, *extra):
 class Cluster(object):
     """Nodes `names` (from NODES), each with a Dummy resource that prefers
     it; `devices(cluster)` creates the fence devices (one per node unless
-    told otherwise)."""
+    told otherwise); a power operation takes `op_duration` seconds."""
 
-    def __init__(self, names=("node1", "node2"), devices=device_per_node):
+    def __init__(self, names=("node1", "node2"), devices=device_per_node, op_duration=0.3):
         self.names = list(names)
         self.members = [(name, address(NODES[name][0])) for name in self.names]
         self.devices = devices
-        self.cloud = Cloud()
+        self.cloud = Cloud(op_duration)
         self.last_logs = {}  # node -> its Pacemaker log as its VM went off
         self.nodes = {}  # name -> PacemakerNode, only while its VM runs
         self.power_log = []  # (wall time, node, state) as the watcher acted on them
@@ -275,6 +277,18 @@ class Cluster(object):
         result = self.nodes[on].pcs(*args)
         if result.returncode != 0:
             raise AssertionError("pcs %s on %s failed: %s%s"
+                                 % (" ".join(args), on, result.stdout, result.stderr))
+        return result
+
+    def crm(self, on, *args):
+        """crmsh on node `on`, non-interactive; its home (history, cache)
+        in the node's work directory, never the host's."""
+        node = self.nodes[on]
+        home = os.path.join(node.ns.workdir, "crm-home")
+        os.makedirs(home, exist_ok=True)
+        result = node.ns.run("crm", *args, env={"HOME": home})
+        if result.returncode != 0:
+            raise AssertionError("crm %s on %s failed: %s%s"
                                  % (" ".join(args), on, result.stdout, result.stderr))
         return result
 
