@@ -23,8 +23,8 @@ sys.path[:0] = [os.path.join(REPO, "tests"), os.path.join(REPO, "tests", "twonod
 
 from support import missing_packages  # noqa: E402
 from cluster.stack import REQUIRED_COMMANDS  # noqa: E402
-from twonode import (LOG_STAMP, NODES, Cluster, log_time, mapped_device,  # noqa: E402
-                     node_of, vm_of)
+from twonode import (LOG_STAMP, NODES, Cluster, address, log_time,  # noqa: E402
+                     mapped_device, node_of, vm_of)
 
 DELAY = "5s"
 RECIPE = "pcmk_delay_base=node1:%s;node2:0s" % DELAY
@@ -80,7 +80,7 @@ class Timeline(object):
             events.extend(self.log_events(name, node))
         for entry in self.cluster.cloud.sim.requests()[self.requests_seen:]:
             self.requests_seen += 1
-            events.append((entry["time"], "CLC", self.describe_request(entry)))
+            events.append((entry["time"], self.sender(entry), self.describe_request(entry)))
         for when, name, state in self.cluster.power_log[self.power_seen:]:
             self.power_seen += 1
             events.append((when, "CLC", "%s (%s) is now %s%s" % (
@@ -108,13 +108,20 @@ class Timeline(object):
         return found
 
     @staticmethod
+    def sender(entry):
+        """The node whose fence_clc sent a request (by its address)."""
+        for name, (number, _vm) in NODES.items():
+            if entry.get("client") == address(number):
+                return name
+        return "?"
+
+    @staticmethod
     def describe_request(entry):
         servers = ""
         if isinstance(entry.get("body"), list):
-            servers = " %s (%s)" % (" ".join(entry["body"]), ", ".join(
-                node_of(vm) for vm in entry["body"] if vm.upper() in
-                [server for _n, server in NODES.values()]))
-        return "API %s %s%s -> %s" % (entry["method"], entry["path"], servers, entry["status"])
+            servers = " [%s]" % ", ".join("%s = %s's VM" % (vm, node_of(vm)) for vm in entry["body"])
+        return "fence_clc -> CLC: %s %s%s -> %s" % (entry["method"], entry["path"], servers,
+                                                    entry["status"])
 
     def show(self, events):
         for when, who, text in events:
@@ -137,7 +144,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
 
     print("Starting the CLC API simulator and two Pacemaker nodes, each in private "
-          "namespaces (about 30 s)...", flush=True)
+          "namespaces (about 15 s)...", flush=True)
     cluster = Cluster(("node1", "node2"), devices=lambda c: mapped_device(c, RECIPE))
     started = time.time()
     try:
