@@ -1,5 +1,6 @@
-"""Fixtures for the two-node cluster tests: root, the cluster packages, and
-the single-node harness of tests/cluster, whose pieces these tests reuse."""
+"""Fixtures for the two- and three-node cluster tests: root, the cluster
+packages, and the single-node harness of tests/cluster, whose pieces these
+tests reuse."""
 
 import pytest
 

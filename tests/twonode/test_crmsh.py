@@ -4,7 +4,7 @@ agent, and `crm node fence` fences through it."""
 
 import pytest
 
-from support import wait_until
+from support import require_commands, wait_until
 from twonode import power_operations, seed_device_params, vm_of
 
 DELAY = "5s"
@@ -24,29 +24,6 @@ def crm_device_per_node(cluster):
                     *(seed_device_params(cluster.cloud) + delay))
         cluster.crm(cluster.names[0], "configure", "location", "fence-%s-avoids" % name,
                     "fence-" + name, "-inf:", name)
-
-
-def test_crm_configures_describes_fences_and_sets_the_race_recipes(make_cluster):
-    cluster = make_cluster(("node1", "node2"), devices=crm_device_per_node)
-    sim = cluster.cloud.sim
-    registered = cluster.nodes["node1"].registered_devices()
-    assert "fence-node2" in registered and "fence-node1" not in registered, registered
-
-    described = cluster.crm("node1", "ra", "info", "stonith:fence_clc").stdout
-    for parameter in ("api_url", "account", "login", "passwd", "switch", "proxy"):
-        assert parameter in described
-
-    sim.clear_requests()
-    cluster.crm("node1", "-F", "node", "fence", "node2")  # -F: no confirmation question
-
-    wait_until(lambda: "reboot of node2 successful" in cluster.nodes["node1"].history("node2"),
-               60, interval=0.3, what="node2 fenced")
-    assert power_operations(sim, vm_of("node2")) == ["powerOff", "powerOn"]
-    assert power_operations(sim, vm_of("node1")) == []
-    wait_until(lambda: cluster.where("dummy-node2") == ["node2"], 60, interval=0.5,
-               what="node2 back with its resource")
-
-    assert_crm_recipes_reach_the_cib(cluster)
 
 
 def cib_value(cluster, *query):
@@ -72,3 +49,27 @@ def assert_crm_recipes_reach_the_cib(cluster):
     assert parameter("dummy-node1", "priority", "--meta") == "10"
     assert cib_value(cluster, "crm_attribute", "--type", "crm_config", "--name",
                      "priority-fencing-delay", "--query", "--quiet") == DELAY
+
+
+def test_crm_configures_describes_fences_and_sets_the_race_recipes(make_cluster):
+    require_commands("crm")
+    cluster = make_cluster(("node1", "node2"), devices=crm_device_per_node)
+    sim = cluster.cloud.sim
+    registered = cluster.nodes["node1"].registered_devices()
+    assert "fence-node2" in registered and "fence-node1" not in registered, registered
+
+    described = cluster.crm("node1", "ra", "info", "stonith:fence_clc").stdout
+    for parameter in ("api_url", "account", "login", "passwd", "switch", "proxy"):
+        assert parameter in described
+
+    sim.clear_requests()
+    cluster.crm("node1", "-F", "node", "fence", "node2")  # -F: no confirmation question
+
+    wait_until(lambda: "reboot of node2 successful" in cluster.nodes["node1"].history("node2"),
+               60, interval=0.3, what="node2 fenced")
+    assert power_operations(sim, vm_of("node2")) == ["powerOff", "powerOn"]
+    assert power_operations(sim, vm_of("node1")) == []
+    wait_until(lambda: cluster.where("dummy-node2") == ["node2"], 60, interval=0.5,
+               what="node2 back with its resource")
+
+    assert_crm_recipes_reach_the_cib(cluster)
