@@ -43,14 +43,14 @@ def split_symmetrically(cluster):
     return cluster.cut("node1", "node2")
 
 
-def power_offs(cluster):
+def operations_by_node(cluster):
     return {name: power_operations(cluster.cloud.sim, vm_of(name)) for name in cluster.names}
 
 
 def settled(cluster):
     """Every powerOff that reached the API has turned its VM off, and either
     no node is left or the one left runs every resource."""
-    posted = sum(len(ops) for ops in power_offs(cluster).values())
+    posted = sum(len(ops) for ops in operations_by_node(cluster).values())
     went_off = [name for _t, name, state in cluster.power_log if state == "stopped"]
     if posted == 0 or posted != len(went_off):
         return False
@@ -76,10 +76,10 @@ def race(make_cluster, devices, then=None):
     cut_at = split_symmetrically(cluster)
     wait_until(lambda: settled(cluster), 90, interval=0.2, what="the race to settle")
     went_off, survivors = outcome(cluster)
-    print("\nDC %s; split -> %s off (%s), %s running every resource; powerOff posts: %s"
+    print("\nDC %s; split -> %s off (%s), %s running every resource; power operations: %s"
           % (dc, " and ".join(went_off), ", ".join("%.1f s" % (t - cut_at) for t, _n, s
                                                in cluster.power_log if s == "stopped"),
-             survivors[0] if survivors else "no node", power_offs(cluster)))
+             survivors[0] if survivors else "no node", operations_by_node(cluster)))
     return cluster, went_off, survivors
 
 
@@ -94,7 +94,7 @@ def test_without_a_delay_chance_decides_and_both_vms_can_go_off(make_cluster, ru
     one_off = len(went_off) == 1 and survivors == sorted(set(cluster.names) - set(went_off))
     assert both_off or one_off, (went_off, survivors)
     assert all(ops == (["powerOff"] if name in went_off else [])
-               for name, ops in power_offs(cluster).items()), power_offs(cluster)
+               for name, ops in operations_by_node(cluster).items()), operations_by_node(cluster)
 
 
 RECIPES = [
@@ -111,7 +111,7 @@ def test_with_a_recipe_node1_survives_and_fences_node2_once(make_cluster, device
 
     assert went_off == ["node2"]
     assert survivors == ["node1"]
-    assert power_offs(cluster) == {"node1": [], "node2": ["powerOff"]}
+    assert operations_by_node(cluster) == {"node1": [], "node2": ["powerOff"]}
     assert "off of node2 successful" in cluster.nodes["node1"].history("node2")
     # Whether node2 got as far as asking before its VM went off varies.
     print("node2 asked to fence node1 and its fencer held it back: %s"

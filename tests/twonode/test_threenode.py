@@ -29,6 +29,7 @@ def test_majority_fences_the_isolated_node_once_and_takes_its_resource(make_clus
     sim.clear_requests()
     for name in NAMES:
         cluster.nodes[name].mark_log()
+    dc = cluster.nodes["node1"].dc()
 
     cut_at = cluster.isolate("node3")
     wait_until(lambda: "node3" not in cluster.nodes, 60, interval=0.2, what="node3's VM off")
@@ -47,10 +48,10 @@ def test_majority_fences_the_isolated_node_once_and_takes_its_resource(make_clus
         "node3 never stopped its resource"
     for name in ("node1", "node2"):
         assert cluster.where("dummy-" + name, on="node1") == [name]
-    print_timeline(cluster, cut_at, majority_logs, isolated_log, new_home[0])
+    print_timeline(cluster, cut_at, majority_logs, isolated_log, new_home[0], dc)
 
 
-def print_timeline(cluster, cut_at, majority_logs, isolated_log, new_home):
+def print_timeline(cluster, cut_at, majority_logs, isolated_log, new_home, dc):
     requester = next(name for name, text in majority_logs.items()
                      if "Requesting fencing" in text)
     marks = fencing_milestones(majority_logs[requester], "node3", cut_at)
@@ -59,9 +60,9 @@ def print_timeline(cluster, cut_at, majority_logs, isolated_log, new_home):
     stopped = log_time_of(isolated_log, STOPPED_ON_NODE3, cut_at)
     started = log_time_of(cluster.nodes[new_home].log_text(),
                           r"Result of start operation for dummy-node3 on %s: ok" % new_home, cut_at)
-    print("\nlink cut at 0 s (node3 keeps the API); node3 lost by %s at %.2f s; node3 without "
+    print("\nDC %s; link cut at 0 s (node3 keeps the API); node3 lost by %s at %.2f s; node3 without "
           "quorum at %.2f s, stops dummy-node3 at %.2f s; %s requests fencing at %.2f s; "
           "VM off at %.2f s; fencing confirmed at %.2f s; dummy-node3 running on %s at %.2f s"
-          % (requester, marks["lost"] - cut_at, quorum_lost - cut_at, stopped - cut_at, requester,
+          % (dc, requester, marks["lost"] - cut_at, quorum_lost - cut_at, stopped - cut_at, requester,
              marks["requested"] - cut_at, vm_off - cut_at, marks["fenced"] - cut_at,
              new_home, started - cut_at))
