@@ -52,7 +52,8 @@ class Timeline(object):
     def __init__(self, cluster):
         self.cluster = cluster
         self.since = None
-        self.offsets = {}
+        self.offsets = {}  # node -> bytes of its Pacemaker log already shown
+        self.gone = set()  # nodes whose last log lines have been shown
         self.requests_seen = 0
         self.power_seen = 0
         self.stopping = threading.Event()
@@ -76,8 +77,8 @@ class Timeline(object):
 
     def collect(self):
         events = []
-        for name, node in list(self.cluster.nodes.items()):
-            events.extend(self.log_events(name, node))
+        for name in self.cluster.names:
+            events.extend(self.log_events(name, self.unread_log(name)))
         for entry in self.cluster.cloud.sim.requests()[self.requests_seen:]:
             self.requests_seen += 1
             events.append((entry["time"], self.sender(entry), self.describe_request(entry)))
@@ -88,14 +89,29 @@ class Timeline(object):
                 ": %s is gone with its VM" % name if state == "stopped" else "")))
         return sorted(events)
 
-    def log_events(self, name, node):
-        try:
-            with open(node.pacemaker_log_path()) as log:
-                log.seek(self.offsets.get(name, 0))
-                text = log.read()
-                self.offsets[name] = log.tell()
-        except OSError:
-            return []  # its VM went off: the node is gone
+    def unread_log(self, name):
+        """What node `name`'s Pacemaker logged since the last look. A node
+        whose VM went off is gone with its files: its last lines come from
+        the copy the harness kept as it powered the node off."""
+        start = self.offsets.get(name, 0)
+        node = self.cluster.nodes.get(name)
+        if node is not None:
+            try:
+                with open(node.pacemaker_log_path(), "rb") as log:
+                    log.seek(start)
+                    data = log.read()
+            except OSError:
+                return ""  # going off right now: next time from the copy
+        elif name in self.cluster.last_logs and name not in self.gone:
+            self.gone.add(name)
+            data = self.cluster.last_logs[name].encode()[start:]
+        else:
+            return ""
+        data = data[:data.rfind(b"\n") + 1]  # whole lines only
+        self.offsets[name] = start + len(data)
+        return data.decode(errors="replace")
+
+    def log_events(self, name, text):
         year = time.localtime().tm_year
         found = []
         for line in text.splitlines():
