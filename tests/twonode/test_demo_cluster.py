@@ -68,3 +68,20 @@ def test_demo_cluster_killed_half_way_leaves_nothing_running(tmp_path):
 
     wait_until(lambda: left_behind(tmp_path) == [], 20, interval=0.2,
                what="the demo's namespaces to go")
+
+
+def test_demo_cluster_interrupted_while_booting_removes_everything(tmp_path):
+    """Ctrl-C while the nodes boot: the nodes still booting are stopped too,
+    and their work directories removed."""
+    demo = start_demo(tmp_path)
+    demo.stdout.readline()  # "Starting ..."
+    wait_until(lambda: len(os.listdir(str(tmp_path))) >= 3, 20, interval=0.1,
+               what="the cloud's and both nodes' namespaces")
+
+    demo.send_signal(signal.SIGINT)
+    output, _ = demo.communicate(timeout=90)
+
+    assert "interrupted (everything was removed)" in output, output
+    assert "Traceback" not in output, output
+    assert left_behind(tmp_path) == []
+    assert os.listdir(str(tmp_path)) == []

@@ -139,6 +139,7 @@ class Cluster(object):
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._watcher = None
+        self._booting = []  # the threads of the first boot
 
     # -- life cycle ---------------------------------------------------------
 
@@ -147,11 +148,11 @@ class Cluster(object):
             self.cloud.start()
             self._watcher = threading.Thread(target=self._watch_power, daemon=True)
             self._watcher.start()
-            booting = [threading.Thread(target=self._boot_safely, args=(name,))
-                       for name in self.names]
-            for thread in booting:
+            self._booting = [threading.Thread(target=self._boot_safely, args=(name,))
+                             for name in self.names]
+            for thread in self._booting:
                 thread.start()
-            for thread in booting:
+            for thread in self._booting:
                 thread.join()
             self.raise_errors()
             wait_until(lambda: self.online_nodes(self.names[0]) == set(self.names), 60,
@@ -164,6 +165,8 @@ class Cluster(object):
 
     def stop(self):
         self._stopping.set()
+        for thread in self._booting:  # each stops its node once booted
+            thread.join()
         if self._watcher is not None:
             self._watcher.join(timeout=30)
         with self._lock:
@@ -188,6 +191,9 @@ class Cluster(object):
             ns.stop()
             raise
         with self._lock:
+            if self._stopping.is_set():  # stop() came while it booted (Ctrl-C)
+                ns.stop()
+                return None
             self.nodes[name] = node
         return node
 
