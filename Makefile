@@ -20,7 +20,7 @@ BUILD_DEPS := make libxml2-utils xsltproc dpkg-dev dpkg fakeroot rpm man-db lint
 TEST_DEPS  := python3-pytest python3-pytest-xdist python3-hypothesis curl pacemaker \
 	corosync pcs tinyproxy iproute2 util-linux procps mmdebstrap gpg \
 	debian-archive-keyring pacemaker-cli-utils git libcurl4-openssl-dev libssl-dev gcc \
-	autoconf automake libtool pkgconf python3-configobj ca-certificates
+	autoconf automake libtool pkgconf python3-configobj ca-certificates crmsh
 DEB_DEPS   := $(DEMO_DEPS) $(BUILD_DEPS) $(TEST_DEPS)
 
 # $(call install_packages,WHAT,PACKAGES): install the missing ones, saying
@@ -36,7 +36,8 @@ define install_packages
 	fi
 endef
 
-.PHONY: all deps demo-deps demo test test-fresh test-fast test-cluster test-twonode reliability bench check \
+.PHONY: all deps demo-deps demo demo-cluster test test-fresh test-fast test-cluster test-twonode test-race \
+	reliability bench check \
 	metadata man install uninstall deb rpm upstream test-upstream test-platforms clean
 
 all: check
@@ -58,6 +59,12 @@ demo: demo-deps
 # tests/upstream builds ClusterLabs' tree: its own target, test-upstream.
 TESTS    := tests --ignore=tests/upstream
 
+## demo-cluster: two Pacemaker nodes in private namespaces lose each other
+## while both reach the simulated API; a live timeline shows fence_clc
+## settling the race for the preferred node (about a minute; root)
+demo-cluster: deps
+	$(PYTHON) demo/run_cluster_demo.py
+
 ## test: every test (unit, agent, simulator, reliability, Pacemaker, packaging);
 ## installs what they need first (make deps; quiet when all is there)
 test: deps .tools/bin/vermin
@@ -76,9 +83,16 @@ test-fast:
 test-cluster:
 	$(PYTEST) -m cluster $(TESTS)
 
-## test-twonode: two nodes fence each other's VM (split brain); prints the timings
+## test-twonode: two and three nodes fence each other's VM (split brain, the
+## fence race and its recipes, quorum, crmsh); prints outcomes and timings
 test-twonode:
 	$(PYTEST) -rP tests/twonode
+
+## test-race: the fence race (no delay, each recipe) and the three-node
+## partition, RUNS times each (default 5; about 20 s a run); prints each outcome
+RUNS ?= 5
+test-race:
+	FENCE_CLC_RACE_RUNS=$(RUNS) $(PYTEST) -rP tests/twonode/test_race.py tests/twonode/test_threenode.py
 
 ## test-platforms: the agent on every supported platform (RHEL 8/9 libraries,
 ## Debian 11/12/13, upstream main), Pacemaker in the Debian 11/13 roots; the

@@ -115,7 +115,8 @@ class SimRequestHandler(BaseHTTPRequestHandler):
         self._request = request
         self._entry = {"method": request.method, "path": request.path, "query": request.query,
                        "status": None, "duration": None, "bearer": bearer_token(request.headers) is not None,
-                       "time": time.time(), "body": None, "fault": fault.kind if fault else None}
+                       "time": time.time(), "body": None, "fault": fault.kind if fault else None,
+                       "client": self.client_address[0]}
         sim.log.append(self._entry)
         try:
             if sim.timing.latency > 0:

@@ -21,7 +21,7 @@ COMMAND_PACKAGES = {
     "xmllint": "libxml2-utils", "xsltproc": "xsltproc", "man": "man-db",
     "lintian": "lintian", "dpkg-deb": "dpkg", "fakeroot": "fakeroot", "rpm": "rpm",
     "rpmbuild": "rpm", "rpmspec": "rpm", "make": "make", "git": "git",
-    "mmdebstrap": "mmdebstrap",
+    "mmdebstrap": "mmdebstrap", "crm": "crmsh",
 }
 
 

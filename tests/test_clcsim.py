@@ -495,6 +495,12 @@ def test_request_log_records_calls_without_secrets(sim):
     assert sim.requests() == []
 
 
+def test_request_log_names_the_caller_address(sim):
+    """Which node sent a request, for the cluster demo's timeline."""
+    SimClient(sim).login()
+    assert [entry["client"] for entry in sim.requests()] == ["127.0.0.1"]
+
+
 # -- worlds ------------------------------------------------------------------
 
 def test_config_world_with_defaults_filled_in(sim_factory):

@@ -304,14 +304,14 @@ class PacemakerNode(object):
 
     def mark_log(self):
         """From now on, log_text() shows only what Pacemaker logs after this."""
-        self._log_start = os.path.getsize(self._log_path())
+        self._log_start = os.path.getsize(self.pacemaker_log_path())
 
     def log_text(self):
-        with open(self._log_path()) as log:
+        with open(self.pacemaker_log_path()) as log:
             log.seek(self._log_start)
             return log.read()
 
-    def _log_path(self):
+    def pacemaker_log_path(self):
         return self.ns.path("/var/log/pacemaker/pacemaker.log")
 
 

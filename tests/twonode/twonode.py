@@ -1,9 +1,11 @@
-"""Two Pacemaker/Corosync nodes fencing each other's simulated CLC VM.
+"""Two or three Pacemaker/Corosync nodes fencing each other's simulated CLC VM.
 
-Three kinds of private namespaces (see tests/cluster/stack.py) on one
-network that exists only inside them:
+Private namespaces (see tests/cluster/stack.py) on one network that exists
+only inside them:
 
     node1 (10.250.0.1) --veth-- br0 in "cloud" (10.250.0.254) --veth-- node2 (10.250.0.2)
+                                         |
+                                       veth-- node3 (10.250.0.3), when asked for
 
 The cloud namespace runs the CLC simulator, which holds one VM per node.
 Its power-change hook appends "SERVER STATE" lines to a file; a watcher
@@ -29,16 +31,13 @@ CLOUD_HOST = 254
 SIM_PORT = 8480
 BRIDGE_MAC = "02:00:0a:fa:00:fe"
 # name -> (host number on the subnet, the CLC VM that runs the node)
-NODES = {"node1": (1, "UC1ACCTWEB01"), "node2": (2, "UC1ACCTWEB02")}
+NODES = {"node1": (1, "UC1ACCTWEB01"), "node2": (2, "UC1ACCTWEB02"), "node3": (3, "UC1ACCTDB01")}
 # The agent's own deadlines: Pacemaker zeroes the library's.
 AGENT_TIMEOUTS = {"power_timeout": "10", "shell_timeout": "3", "login_timeout": "2"}
 
 
 def address(number):
     return SUBNET.split("/")[0] % number
-
-
-MEMBERS = [(name, address(number)) for name, (number, _vm) in sorted(NODES.items())]
 
 
 def vm_of(node):
@@ -58,9 +57,10 @@ def power_operations(sim, vm):
 class Cloud(object):
     """The cloud namespace: a bridge every node plugs into, and the simulator."""
 
-    def __init__(self):
+    def __init__(self, op_duration=0.3):
         self.ns = Namespace()
         self.sim = None
+        self.op_duration = op_duration  # seconds a power operation takes at "CLC"
 
     def start(self):
         self.ns.start()
@@ -73,6 +73,7 @@ class Cloud(object):
             self.ns.run(*argv, check=True)
         hook = 'echo "$CLCSIM_SERVER_ID $CLCSIM_POWER_STATE" >> %s' % self.events_file()
         self.sim = SimulatorProcess(self.ns, fencing_world(), port=SIM_PORT, host=address(CLOUD_HOST),
+                                    op_duration=self.op_duration,
                                     extra_args=["--on-power-change", hook]).start()
         return self
 
@@ -95,15 +96,50 @@ class Cloud(object):
         self.ns.stop()
 
 
-class TwoNodeCluster(object):
-    def __init__(self):
-        self.cloud = Cloud()
+def seed_device_params(cloud):
+    """The seed article's device parameters but the host list and switch,
+    plus api_url (the simulator's) and the agent's short deadlines."""
+    return (["account=ACCT", "login=" + USERNAME, "passwd=" + SENTINEL_PASSWORD,
+             "api_url=" + cloud.sim.url] +
+            ["%s=%s" % item for item in sorted(AGENT_TIMEOUTS.items())])
+
+
+def device_per_node(cluster, extra=None):
+    """The seed article's `pcs stonith create` for each node's VM, kept off
+    the node it fences; extra: {node: [more parameters of its device]}."""
+    for name in cluster.names:
+        cluster.pcs(cluster.names[0], "stonith", "create", "fence-" + name, "fence_clc",
+                    "pcmk_host_check=static-list", "pcmk_host_list=" + name,
+                    "switch=" + vm_of(name), *(seed_device_params(cluster.cloud) +
+                                               (extra or {}).get(name, [])))
+        cluster.pcs(cluster.names[0], "constraint", "location", "fence-" + name, "avoids", name)
+
+
+def mapped_device(cluster, *extra):
+    """One device for every node, mapping each to its VM (no switch)."""
+    host_map = ";".join("%s:%s" % (name, vm_of(name)) for name in cluster.names)
+    cluster.pcs(cluster.names[0], "stonith", "create", "fence-clc", "fence_clc",
+                "pcmk_host_map=" + host_map, *(seed_device_params(cluster.cloud) + list(extra)))
+
+
+class Cluster(object):
+    """Nodes `names` (from NODES), each with a Dummy resource that prefers
+    it; `devices(cluster)` creates the fence devices (one per node unless
+    told otherwise); a power operation takes `op_duration` seconds."""
+
+    def __init__(self, names=("node1", "node2"), devices=device_per_node, op_duration=0.3):
+        self.names = list(names)
+        self.members = [(name, address(NODES[name][0])) for name in self.names]
+        self.devices = devices
+        self.cloud = Cloud(op_duration)
+        self.last_logs = {}  # node -> its Pacemaker log as its VM went off
         self.nodes = {}  # name -> PacemakerNode, only while its VM runs
         self.power_log = []  # (wall time, node, state) as the watcher acted on them
         self.errors = []
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._watcher = None
+        self._booting = []  # the threads of the first boot
 
     # -- life cycle ---------------------------------------------------------
 
@@ -112,14 +148,15 @@ class TwoNodeCluster(object):
             self.cloud.start()
             self._watcher = threading.Thread(target=self._watch_power, daemon=True)
             self._watcher.start()
-            booting = [threading.Thread(target=self._boot_safely, args=(name,)) for name in NODES]
-            for thread in booting:
+            self._booting = [threading.Thread(target=self._boot_safely, args=(name,))
+                             for name in self.names]
+            for thread in self._booting:
                 thread.start()
-            for thread in booting:
+            for thread in self._booting:
                 thread.join()
             self.raise_errors()
-            wait_until(lambda: self.online_nodes("node1") == set(NODES), 60, interval=0.3,
-                       what="both nodes online")
+            wait_until(lambda: self.online_nodes(self.names[0]) == set(self.names), 60,
+                       interval=0.3, what="every node online")
             self.configure()
         except BaseException:
             self.stop()
@@ -128,6 +165,8 @@ class TwoNodeCluster(object):
 
     def stop(self):
         self._stopping.set()
+        for thread in self._booting:  # each stops its node once booted
+            thread.join()
         if self._watcher is not None:
             self._watcher.join(timeout=30)
         with self._lock:
@@ -146,12 +185,15 @@ class TwoNodeCluster(object):
         ns = Namespace().start()
         try:
             self.cloud.plug(ns, name)
-            node = PacemakerNode(ns, name, MEMBERS, cluster_name="clc2node")
+            node = PacemakerNode(ns, name, self.members, cluster_name="clc%dnode" % len(self.names))
             node.start(timeout=60)
         except BaseException:
             ns.stop()
             raise
         with self._lock:
+            if self._stopping.is_set():  # stop() came while it booted (Ctrl-C)
+                ns.stop()
+                return None
             self.nodes[name] = node
         return node
 
@@ -167,6 +209,10 @@ class TwoNodeCluster(object):
             node = self.nodes.pop(name, None)
         if node is None:
             return
+        try:
+            self.last_logs[name] = node.log_text()
+        except OSError:
+            pass  # its Pacemaker had not logged yet
         os.kill(node.ns.pid, signal.SIGKILL)  # PID 1: the kernel kills the rest
         node.ns.stop()
 
@@ -197,6 +243,23 @@ class TwoNodeCluster(object):
         except Exception as err:
             self.errors.append("%s after %s: %r" % (name, state, err))
 
+    def cut(self, one, other):
+        """The two nodes lose each other, but each keeps its link to the
+        cloud (the API): a route to nowhere for the peer's address, on both
+        sides. Returns the wall time of the cut."""
+        for here, there in ((one, other), (other, one)):
+            self.nodes[here].ns.run("ip", "route", "add", "blackhole",
+                                    address(NODES[there][0]) + "/32", check=True)
+        return time.time()
+
+    def isolate(self, name):
+        """`name` loses every other node; everyone keeps the API."""
+        cut_at = time.time()
+        for other in self.names:
+            if other != name:
+                self.cut(name, other)
+        return cut_at
+
     def raise_errors(self):
         if self.errors:
             raise AssertionError("cluster harness: " + "; ".join(self.errors))
@@ -204,26 +267,34 @@ class TwoNodeCluster(object):
     # -- configuration ------------------------------------------------------
 
     def configure(self):
-        """On node1: the seed article's `pcs stonith create` for each node's
-        VM (plus api_url and short agent deadlines), kept off the node it
-        fences, and a Dummy resource that prefers each node."""
-        for name in NODES:
-            self.pcs("node1", "stonith", "create", "fence-" + name, "fence_clc",
-                     "pcmk_host_check=static-list", "pcmk_host_list=" + name, "account=ACCT",
-                     "login=" + USERNAME, "passwd=" + SENTINEL_PASSWORD, "switch=" + vm_of(name),
-                     "api_url=" + self.cloud.sim.url,
-                     *["%s=%s" % item for item in sorted(AGENT_TIMEOUTS.items())])
-            self.pcs("node1", "constraint", "location", "fence-" + name, "avoids", name)
-            self.pcs("node1", "resource", "create", "dummy-" + name, "ocf:pacemaker:Dummy",
+        """On the first node: the fence devices, and a Dummy resource that
+        prefers each node."""
+        self.devices(self)
+        for name in self.names:
+            self.pcs(self.names[0], "resource", "create", "dummy-" + name, "ocf:pacemaker:Dummy",
                      "op", "monitor", "interval=5s")
-            self.pcs("node1", "constraint", "location", "dummy-" + name, "prefers", name + "=100")
-        wait_until(lambda: all(self.where("dummy-" + name) == [name] for name in NODES), 60,
+            self.pcs(self.names[0], "constraint", "location", "dummy-" + name, "prefers",
+                     name + "=100")
+        wait_until(lambda: all(self.where("dummy-" + name, on=self.names[0]) == [name]
+                               for name in self.names), 60,
                    interval=0.3, what="each Dummy resource running on its node")
 
     def pcs(self, on, *args):
         result = self.nodes[on].pcs(*args)
         if result.returncode != 0:
             raise AssertionError("pcs %s on %s failed: %s%s"
+                                 % (" ".join(args), on, result.stdout, result.stderr))
+        return result
+
+    def crm(self, on, *args):
+        """crmsh on node `on`, non-interactive; its home (history, cache)
+        in the node's work directory, never the host's."""
+        node = self.nodes[on]
+        home = os.path.join(node.ns.workdir, "crm-home")
+        os.makedirs(home, exist_ok=True)
+        result = node.ns.run("crm", *args, env={"HOME": home})
+        if result.returncode != 0:
+            raise AssertionError("crm %s on %s failed: %s%s"
                                  % (" ".join(args), on, result.stdout, result.stderr))
         return result
 
@@ -287,3 +358,15 @@ def fencing_milestones(log_text, target, since):
                 if when >= since - 0.01:  # the log has millisecond resolution
                     found[name] = when
     return found
+
+
+def log_time_of(log_text, pattern, since):
+    """Wall time of the first Pacemaker log line after `since` that matches
+    `pattern`, or None."""
+    year = time.localtime(since).tm_year
+    for line in log_text.splitlines():
+        if LOG_STAMP.match(line) and re.search(pattern, line):
+            when = log_time(line, year)
+            if when >= since - 0.01:
+                return when
+    return None
