@@ -145,6 +145,7 @@ fence_clc.8: fence_clc packaging/fence_clc.8.extra
 	xsltproc $(FENCE2MAN) $$tmp.xml | sed \
 		-e 's/^\.TH FENCE_AGENT 8 .*/.TH FENCE_CLC 8 "$(MAN_DATE)" "fence_clc $(VERSION)" "Fence agents"/' \
 		-e 's/ The operational behavior of this is not known\./ Display the XML source of this manual page./' \
+		-e '/^Vendor URL: *$$/d' \
 		> $$tmp; \
 	cat packaging/fence_clc.8.extra >> $$tmp; \
 	mv $$tmp $@; echo "built $@"

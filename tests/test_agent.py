@@ -608,6 +608,30 @@ def test_validate_all_checks_plug_and_switch_each(clc, token_dir, plug, switch, 
     assert clc.requests() == []
 
 
+def help_texts(usage):
+    """{long option: its text} of -h's output (continuation lines joined)."""
+    texts = {}
+    for entry in re.split(r"\n   (?=-)", usage.split("Options:\n", 1)[1]):
+        option = re.search(r"--([a-z-]+)", entry).group(1)
+        texts[option] = " ".join(entry.split())
+    return texts
+
+
+def test_help_says_what_0_means_and_which_options_are_ignored():
+    result = run_agent(["-h"])
+    assert result.rc == 0, result
+    texts = help_texts(result.stdout)
+    assert "(0: " not in result.stdout
+    for option, default in (("login-timeout", 10), ("shell-timeout", 20),
+                            ("power-timeout", 60), ("monitor-timeout", 15)):
+        assert "(default %d; 0 means the default)" % default in texts[option], texts[option]
+    assert "whole action" in texts["power-timeout"]
+    assert "overrides plug" in texts["switch"] and "pcmk_host_map" in texts["switch"]
+    assert "not needed" in texts["plug"]
+    for option in ("stonith-status-sleep", "disable-timeout"):
+        assert "Ignored:" in texts[option], texts[option]
+
+
 def test_version_is_the_agents():
     result = run_agent(["-V"])
     assert result.rc == 0 and result.stdout.strip()[0].isdigit()

@@ -52,7 +52,7 @@ def test_check_fails_when_the_metadata_changes(tmp_path):
     changed.write_text(read(METADATA).replace("CLC API base URL", "API endpoint"))
     result = options_table("--metadata", str(changed), "--check", README)
     assert result.returncode == 1
-    assert "+| `api_url` | `--api-url=[url]` | `https://api.ctl.io` | API endpoint. |" \
+    assert "+| `api_url` | `--api-url=[url]` | `https://api.ctl.io` | API endpoint - set it" \
         in result.stdout
     assert "--write" in result.stderr
 

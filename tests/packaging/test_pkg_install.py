@@ -65,6 +65,40 @@ def test_man_page_renders_without_warnings(installed_tree):
         assert leftover not in proc.stdout
 
 
+def man_entries(page):
+    """{heading: text} of the PARAMETERS section of a rendered page: each
+    option's getopt line, then its indented text up to a blank line."""
+    section = page.split("\nPARAMETERS\n")[1].split("\nACTIONS\n")[0]
+    entries = {}
+    for block in section.strip("\n").split("\n\n"):
+        heading, _, text = block.strip().partition("\n")
+        entries[heading] = " ".join(text.split())
+    return entries
+
+
+def test_man_page_tells_the_admin_what_each_option_does(installed_tree):
+    require_commands("man")
+    proc = run(["man", "--nh", "-l", os.path.join(installed_tree, MAN_PATH)],
+               env=dict(os.environ, MANWIDTH="80"))
+    entries = man_entries(proc.stdout)
+    for heading, phrases in {
+            "-y, --account=[alias]": ["default: the login's own account"],
+            "-x, --proxy=[url]": ["unset or 'none'"],
+            "--api-url=[url]": ["set it", "retired"],
+            "--power-timeout=[seconds]": ["whole action", "Default Value: 60"],
+            "--monitor-timeout=[seconds]": ["below Pacemaker's monitor timeout"],
+            "-s, --switch=[id]": ["overrides plug", "never with pcmk_host_map"],
+            "--stonith-status-sleep=[seconds]": ["Ignored:"],
+            "--disable-timeout=[true/false]": ["Ignored:"]}.items():
+        for phrase in phrases:
+            assert phrase in entries[heading], (heading, entries[heading])
+    assert "always required" not in entries["-n, --plug=[id]"]
+    assert "always required" in entries["-l, --username=[name]"]
+    description = " ".join(proc.stdout.split("\nPARAMETERS\n")[0].split())
+    assert "/run/fence-agents/fence_clc/" in description
+    assert "www.ctl.io" not in description and "Vendor URL" not in description
+
+
 def release_version_of_agent():
     with open(AGENT) as f:
         return re.search(r'^RELEASE_VERSION = "(.+)"$', f.read(), re.M).group(1)

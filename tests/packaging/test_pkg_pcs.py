@@ -42,6 +42,50 @@ def test_pcs_stonith_describe_shows_its_options(installed_root):
             "power_timeout", "username (required)"} <= options
 
 
+# What an admin reads in `pcs stonith describe`, option by option: a phrase
+# each text must hold (pcs shows only these texts, no defaults).
+DESCRIBED = {
+    "account": ["default: the login's own account"],
+    "proxy": ["unset or 'none'", "direct"],
+    "api_url": ["set it", "retired"],
+    "cacert": ["the system's trust store"],
+    "power_timeout": ["Deadline", "whole action"],
+    "monitor_timeout": ["Deadline", "below Pacemaker's monitor timeout"],
+    "login_timeout": ["Connect timeout", "seconds"],
+    "shell_timeout": ["Total timeout", "seconds"],
+    "plug": ["CLC server id", "pcmk_host_map"],
+    "switch": ["device's own VM", "overrides plug", "never with pcmk_host_map"],
+    "missing_as_off": ["404", "monitor still fails"],
+    "token_file": ["'none'"],
+    "stonith_status_sleep": ["Ignored:", "own schedule"],
+    "disable_timeout": ["Ignored:", "keeps its timeouts"],
+    "username (required)": ["CLC user", "login"],
+    "password": ["CLC user", "passwd"],
+}
+# Long enough for a line of a terminal next to the option's name.
+MAX_TEXT = 100
+
+
+def test_pcs_stonith_describe_tells_the_admin_what_each_option_does(installed_root):
+    described = with_installed_agent(installed_root, "pcs", "stonith", "describe", "fence_clc")
+    assert described.returncode == 0, described.stderr
+    texts = dict(line.strip().split(": ", 1) for line in described.stdout.splitlines()
+                 if line.startswith("  ") and ": " in line)
+    for name, phrases in DESCRIBED.items():
+        for phrase in phrases:
+            assert phrase in texts.get(name, ""), (name, texts.get(name))
+        assert len(texts[name]) <= MAX_TEXT, (name, texts[name])
+    # the names to use; the older login/passwd are not offered
+    assert not {"login", "login (required)", "passwd", "plug (required)"} & set(texts)
+    description = " ".join(described.stdout.split("Stonith options:")[0].split())
+    for phrase in ("CLC server id", "pcmk_host_map", "pcmk_host_check=static-list",
+                   "Never combine switch with pcmk_host_map", "set api_url",
+                   "/run/fence-agents/fence_clc/"):
+        assert phrase in description
+    for leftover in ("Power Fencing agent", "the older switch option"):
+        assert leftover not in description
+
+
 def test_hacluster_reads_the_metadata(installed_tree):
     """pacemaker-fenced asks for metadata as user hacluster."""
     metadata = with_installed_agent(installed_tree, "runuser", "-u", "hacluster", "--",
