@@ -87,7 +87,7 @@ def steps(sim, token_file):
         ("power it back on", ["-o", "on", "-n", VM] + common, None, 0),
         ("reboot with one CLC reset", ["-o", "reboot", "-m", "cycle", "-n", VM] + common,
          None, 0),
-        ("as Pacemaker calls it: key=value lines on stdin, the seed's option names", [],
+        ("as Pacemaker calls it: key=value lines on stdin, the original article's option names", [],
          pacemaker_stdin, 0),
         ("a wrong password gets one clear line and exit 1",
          ["-o", "status", "-n", VM, "--api-url", sim["url"], "--cacert", sim["ca_file"],

@@ -15,7 +15,7 @@ SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 COMMAND_PACKAGES = {
     "corosync": "corosync", "pacemakerd": "pacemaker", "pcs": "pcs",
     "stonith_admin": "pacemaker-cli-utils", "crm_resource": "pacemaker-cli-utils",
-    "cibadmin": "pacemaker-cli-utils", "tinyproxy": "tinyproxy", "curl": "curl",
+    "cibadmin": "pacemaker-cli-utils", "cibsecret": "pacemaker-cli-utils", "tinyproxy": "tinyproxy", "curl": "curl",
     "openssl": "openssl", "unshare": "util-linux", "nsenter": "util-linux",
     "runuser": "util-linux", "setpriv": "util-linux", "ip": "iproute2", "ps": "procps",
     "xmllint": "libxml2-utils", "xsltproc": "xsltproc", "man": "man-db",

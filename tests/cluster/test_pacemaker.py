@@ -5,6 +5,8 @@ Node names that are not cluster members (node2, server ids) are fenced:
 never node1, which is the stack's own node.
 """
 
+import hashlib
+import os
 import re
 import xml.etree.ElementTree as ET
 
@@ -12,7 +14,7 @@ import pytest
 
 from agentrun import SENTINEL_PASSWORD, USERNAME
 
-from support import power_posts, wait_until
+from support import power_posts, require_commands, wait_until
 
 from .stack import agent_stdin_captured
 
@@ -58,6 +60,30 @@ def test_seed_command_is_accepted_and_fences_the_vm(cluster, with_proxy):
     assert_power_cycled(cluster, vm)
     went_through_proxy = "/v2/servers/ACCT/%s " % vm in cluster.proxy.log_text()
     assert went_through_proxy == with_proxy
+
+
+def test_password_kept_out_of_the_cib_as_a_cib_secret_fences(cluster):
+    """README, "Keeping the password out of the CIB": the CIB holds lrm://,
+    the password is in the root-only files cibsecret keeps, and
+    pacemaker-fenced gives the agent the real value. (On a one-node cluster
+    cibsecret itself stops, "no other nodes live", before it changes the
+    CIB: its files are written here as it writes them.)"""
+    require_commands("cibsecret")
+    vm = "VA1ACCTSRV00004"
+    secrets = "/var/lib/pacemaker/lrm/secrets/secret"
+    os.makedirs(cluster.node.ns.path(secrets), mode=0o700)
+    cluster.node.ns.write_file(secrets + "/passwd", SENTINEL_PASSWORD, mode=0o600)
+    cluster.node.ns.write_file(secrets + "/passwd.sign", hashlib.md5(
+        SENTINEL_PASSWORD.encode("utf-8")).hexdigest(), mode=0o600)
+    params = [param for param in seed_command(cluster, vm, proxy=None)
+              if not param.startswith("passwd=")]
+    created = cluster.node.create_device("secret", "fence_clc", "passwd=lrm://", *params)
+    assert created.returncode == 0, created
+    assert cluster.node.ns.run("cibsecret", "check", "secret", "passwd").returncode == 0
+    assert SENTINEL_PASSWORD not in cluster.node.ns.run("cibadmin", "--query", check=True).stdout
+
+    assert_fenced(cluster.node.fence("reboot", vm))
+    assert_power_cycled(cluster, vm)
 
 
 def test_empty_proxy_value_is_refused_by_pcs(cluster):
