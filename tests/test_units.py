@@ -103,12 +103,6 @@ def settings(**options):
     (settings(**{"--password": ""}), ["password is empty"]),
     (settings(**{"--username": "fencer\udcff"}), ["username is not UTF-8 text"]),
     # issue 21: numbers as given, empty plugs, a stdin line that may be the action
-    (settings(clc_numbers={"retry_on": "0"}), ["retry_on '0' is out of range", "1 or more"]),
-    (settings(clc_numbers={"power_wait": "-1"}), ["power_wait '-1'", "from 0 to 86400"]),
-    (settings(clc_numbers={"delay": "86401"}), ["delay '86401'", "from 0 to 86400"]),
-    (settings(clc_numbers={"power_timeout": "-5"}), ["power_timeout", "0: the default"]),
-    (settings(clc_numbers={"login_timeout": "abc"}), ["login_timeout 'abc' is not a whole number"]),
-    (settings(clc_numbers={"delay": "0", "retry_on": "3", "shell_timeout": "0"}), []),
     (settings(**{"--plug": SERVER + ","}), ["empty server id"]),
     (settings(**{"--plug": ","}), ["empty server id"]),
     (settings(**{"--plug": "", "--action": "off"}), ["empty server id"]),
@@ -122,6 +116,21 @@ def test_setting_problems(options, words):
     assert len(problems) == (1 if words else 0), problems
     assert all(word in problems[0] for word in words)
     assert not any("secret-pw" in problem for problem in problems)
+
+
+@pytest.mark.parametrize("name, text, words", [
+    ("retry_on", "0", ["retry_on '0' is out of range", "1 or more"]),
+    ("power_wait", "-1", ["power_wait '-1'", "from 0 to 86400"]),
+    ("delay", "86401", ["delay '86401'", "from 0 to 86400"]),
+    ("power_timeout", "-5", ["power_timeout", "0: the default"]),
+    ("monitor_timeout", "1.5", ["monitor_timeout '1.5' is not a whole number", "0: the default"]),
+    ("login_timeout", "abc", ["login_timeout 'abc' is not a whole number"]),
+    ("delay", "0", None), ("retry_on", "3", None), ("shell_timeout", "0", None)])
+def test_number_problem(name, text, words):
+    """Number options as given (issue 21): whole numbers in their range."""
+    problem = agent.number_problem(name, text)
+    assert (problem is None) == (words is None), problem
+    assert all(word in problem for word in words or [])
 
 
 STDIN_NAMES = ["action", "port", "login", "passwd", "power_timeout"]  # options with a longopt
