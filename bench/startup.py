@@ -13,7 +13,7 @@ from common import FENCE_DUMMY, TARGET, BenchError, new_token_dir
 from report import Row, Section
 from agentrun import SYSTEM_PYTHON, agent_env, cli_args
 
-TIME_GOAL = 1.15
+TIME_GOAL = 1.25  # the project's decision (issue 22): start-up no longer shapes the code
 RSS_GOAL = 1.2
 
 # Forks, execs argv[1:] with output discarded, prints "seconds maxrss_kb rc".
