@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from agentrun import (REPO, closed_port_url, SENTINEL_PASSWORD, TRACEBACK, USERNAME, cli_args,
-                      run_agent, secrets_found, stdin_params)
+                      fencing_world, run_agent, secrets_found, stdin_params)
 from support import logins, power_posts
 
 WEB = "UC1ACCTWEB01"
@@ -133,7 +133,8 @@ def test_off_waits_for_a_server_record_that_lags_the_operation(clc, token_dir):
 
 def test_off_fails_when_the_operation_fails_and_the_server_keeps_running(clc, token_dir):
     clc.add_fault("op_fail", path="/servers/powerOff")
-    assert_one_clear_error(agent(clc, token_dir, "off"), "failed")
+    assert_one_clear_error(agent(clc, token_dir, "off"), "powerOff of server", "failed",
+                           "- check the server in CLC")
     assert clc.server(WEB)["powerState"] == "started"
 
 
@@ -147,7 +148,8 @@ def test_off_gives_up_at_its_deadline_when_the_operation_is_stuck(clc, token_dir
 
 def test_off_refused_in_maintenance_mode_names_the_reason(clc, token_dir):
     clc.set_server(WEB, inMaintenanceMode=True)
-    assert_one_clear_error(agent(clc, token_dir, "off"), "maintenance")
+    assert_one_clear_error(agent(clc, token_dir, "off"), "maintenance",
+                           "- check the server in CLC", "take it out of maintenance mode")
     assert clc.server(WEB)["powerState"] == "started"
 
 
@@ -155,7 +157,10 @@ def test_power_request_of_unknown_fate_is_not_resent(clc, token_dir):
     """A 500 answer to the POST may hide a queued operation: re-read, never re-send."""
     clc.add_fault("status", path="/servers/powerOff", status=500, count=1)
     result = agent(clc, token_dir, "off", extra=["--power-timeout", "2"])
-    assert_one_clear_error(result, "timed out")
+    # the last line names the real cause, not a timeout that raising would cure
+    assert_one_clear_error(result, "powerOff", "HTTP 500", "not sent again on purpose",
+                           "still started", "Pacemaker", "check the server in CLC")
+    assert "raise power_timeout" not in result.stderr, result
     assert len(power_posts(clc)) == 1
 
 
@@ -348,6 +353,27 @@ def test_corrupt_cache_file_means_a_fresh_login(clc, token_dir):
         assert json.load(f)["accountAlias"] == "ACCT"
 
 
+def test_a_cache_file_of_the_wrong_mode_is_named_once_with_the_way_out(clc, token_dir):
+    agent(clc, token_dir, "status")
+    (name,) = token_files(token_dir)
+    os.chmod(os.path.join(token_dir, name), 0o644)
+    result = agent(clc, token_dir, "status")
+    assert result.rc == 0, result
+    warnings = [line for line in result.stderr.splitlines() if "token cache" in line]
+    assert len(warnings) == 1, result
+    assert "owned by root with mode 0644, not by this user (root) with mode 0600" in warnings[0]
+    assert "- remove it, or set token_file=" in warnings[0] and "or none" in warnings[0]
+
+
+def test_a_cache_directory_others_may_write_is_named_with_owner_and_mode(clc, token_dir):
+    os.chmod(token_dir, 0o777)
+    result = agent(clc, token_dir, "status")
+    assert result.rc == 0, result
+    (warning,) = [line for line in result.stderr.splitlines() if "token cache" in line]
+    assert "%s is owned by root with mode 0777" % token_dir in warning, result
+    assert "set token_file=" in warning and "none" in warning, result
+
+
 def test_token_file_none_disables_the_cache(clc, token_dir):
     for _ in range(2):
         assert agent(clc, token_dir, "status", extra=["--token-file", "none"]).rc == 0
@@ -378,6 +404,14 @@ def test_wrong_password(clc, token_dir):
 
 def test_unknown_server(clc, token_dir):
     assert_one_clear_error(agent(clc, token_dir, "off", plug="UC1NOSUCH01"), "not found", "plug")
+
+
+def test_a_node_name_as_plug_gets_a_hint_at_pcmk_host_map(clc, token_dir):
+    """Pacemaker passes the node name as plug when no pcmk_host_map maps it."""
+    result = run_agent(stdin=stdin_params(clc, token_dir, plug="web01", action="off"),
+                       pacemaker=True)
+    assert_one_clear_error(result, "server web01 not found", "pcmk_host_map=web01:",
+                           "a cluster node's name")
 
 
 # ---------------------------------------------------------------- missing_as_off (opt-in)
@@ -442,6 +476,56 @@ def test_dns_failure(token_dir):
     assert_one_clear_error(result, "resolve", "DNS")
 
 
+class RefusingProxy(object):
+    """An HTTP proxy on loopback that answers every request, CONNECT too,
+    with 403 Forbidden (as a proxy whose ACL does not allow the API)."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.url = "http://127.0.0.1:%d" % self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client = self.listener.accept()[0]
+            except OSError:
+                return
+            with client:
+                client.recv(65536)
+                client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n"
+                               b"Connection: close\r\n\r\n")
+
+    def close(self):
+        self.listener.close()
+
+
+def test_a_proxy_that_refuses_the_api_says_what_to_check(clc_tls, token_dir):
+    """The CONNECT of an https API refused (a proxy's 403 to a plain-http
+    request cannot be told from CLC's own)."""
+    sim = clc_tls
+    proxy = RefusingProxy()
+    try:
+        result = agent(sim, token_dir, "status", extra=["--proxy", proxy.url])
+    finally:
+        proxy.close()
+    assert_one_clear_error(result, "proxy %s refused" % proxy.url, "403",
+                           "- check that the proxy lets this host reach")
+    assert sim.requests() == []
+
+
+def test_https_to_a_plain_http_port_says_so(clc, token_dir):
+    result = run_agent(["-o", "status", "--api-url", clc.url.replace("http:", "https:"),
+                        "-l", USERNAME, "-p", SENTINEL_PASSWORD, "-n", WEB,
+                        "--token-file", "none"] + FAST)
+    assert_one_clear_error(result, "TLS handshake with 127.0.0.1:%d failed" % clc.port,
+                           "- check that api_url's port speaks HTTPS")
+
+
 def test_proxy_refused(clc, token_dir):
     proxy = closed_port_url()
     result = agent(clc, token_dir, "status", extra=["--proxy", proxy])
@@ -458,6 +542,25 @@ def test_api_hang_ends_within_its_timeouts_under_pacemaker(clc, token_dir):
     assert result.seconds < 8
 
 
+def test_a_hanging_api_is_reported_in_the_options_the_admin_set(clc, token_dir):
+    """How many requests went unanswered, after which option, and what to check."""
+    clc.add_fault("hang", path="^/v2/servers/")
+    result = agent(clc, token_dir, "off", extra=["--shell-timeout", "2", "--power-timeout", "5"],
+                   pacemaker=True)
+    assert_one_clear_error(result, "no answer from the CLC API at 127.0.0.1:%d within" % clc.port,
+                           "2 requests for the status of server %s" % WEB,
+                           "each given up after shell_timeout (2 s)",
+                           "power_timeout (5 s) left no time for another",
+                           "- check that the API is up and that this host reaches it")
+
+
+def test_a_hanging_api_with_attempts_spent_before_the_deadline(clc, token_dir):
+    clc.add_fault("hang", path="^/v2/servers/")
+    result = agent(clc, token_dir, "status", extra=["--shell-timeout", "1", "--power-timeout", "30"])
+    assert_one_clear_error(result, "4 requests for the status of server %s" % WEB,
+                           "each given up after 1 s", "gave up after 4 attempts")
+
+
 # Pacemaker runs a fence device's monitor (and a probe) under its default
 # operation timeout, 20 s, and kills the agent then: its own line is lost.
 PACEMAKER_OPERATION_TIMEOUT = 20
@@ -471,7 +574,8 @@ def test_monitor_on_a_hanging_api_ends_inside_pacemakers_operation_timeout(clc, 
     clc.add_fault("hang", path="^/v2/")
     result = run_agent(stdin=stdin_params(clc, token_dir, action="monitor", **timeouts),
                        pacemaker=True, timeout=90)
-    assert_one_clear_error(result, "no answer", "within 15 s")
+    assert_one_clear_error(result, "no answer", "within 15 s", "given up at the end of the action's deadline (15 s)",
+                           "- check that the API is up")
     # Pacemaker 2.0 reads "timed out" or "timeout" in a failed agent's output
     # as a timeout of its own (op status Timed Out), whoever ended the run.
     assert not re.search("timed out|timeout", result.stderr, re.IGNORECASE), result
@@ -508,7 +612,14 @@ def test_validate_all_refuses_a_monitor_timeout_that_is_not_whole_seconds(clc, t
 
 def test_malformed_json(clc, token_dir):
     clc.add_fault("malformed", path="^/v2/servers/")
-    assert_one_clear_error(agent(clc, token_dir, "status"), "not JSON")
+    assert_one_clear_error(agent(clc, token_dir, "status"), "not JSON",
+                           "- check that api_url is the CLC API")
+
+
+def test_a_503_that_persists_says_what_to_do(clc, token_dir):
+    clc.add_fault("status", path="^/v2/servers/", status=503)
+    assert_one_clear_error(agent(clc, token_dir, "status"), "HTTP 503",
+                           "- CLC is failing or overloaded", "check CLC's status")
 
 
 def test_transient_503_on_a_read_is_retried(clc, token_dir):
@@ -663,7 +774,7 @@ def test_power_request_cut_before_any_answer_is_sent_once(clc, token_dir):
     connection dies before answering; a power POST must not ride on one."""
     clc.add_fault("reset", path="/servers/powerOff", count=1)
     result = agent(clc, token_dir, "off", extra=["--power-timeout", "2"])
-    assert_one_clear_error(result, "timed out")
+    assert_one_clear_error(result, "not sent again on purpose")
     assert len(power_posts(clc)) == 1
     assert clc.server(WEB)["powerState"] == "started"
 
