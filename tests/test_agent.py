@@ -690,6 +690,40 @@ def test_no_secret_in_any_output_debug_file_or_log(clc, token_dir, tmp_path):
     assert any("GET " in text for text in outputs)  # the debug log does show requests
 
 
+def test_verbose_shows_what_clc_answered_and_the_time_left(clc_tls, token_dir, loopback_proxy):
+    """-v: each request with its proxy and the time left on the action's
+    deadline, the server's power state and status, the operation's status."""
+    clc_tls.configure(op_duration=1.0)
+    proxy = loopback_proxy.url.replace("http://", "http://proxyuser:%s@" % SENTINEL_PASSWORD)
+    result = run_agent(cli_args(clc_tls, token_dir, WEB, "off", FAST + ["-v", "-x", proxy]))
+    assert result.rc == 0, result
+    assert re.search(r"GET https://127\.0\.0\.1:%d/v2/servers/ACCT/%s -> 200 in [\d.]+ s via proxy "
+                     r"http://\*\*\*@127\.0\.0\.1:\d+ \([\d.]+ s left of the action's 5 s\)"
+                     % (clc_tls.port, WEB), result.stderr), result
+    assert "server %s: powerState started, status active" % WEB in result.stderr, result
+    assert "server %s: powerState stopped, status active" % WEB in result.stderr, result
+    assert re.search(r"operation status of powerOff for server %s: (notStarted|executing)" % WEB,
+                     result.stderr), result
+    assert "operation status of powerOff for server %s: succeeded" % WEB in result.stderr, result
+    assert secrets_found([result.stderr], [SENTINEL_PASSWORD] + clc_tls.issued_tokens()) == []
+
+
+def test_more_verbose_levels_add_the_answers_headers_without_secrets(clc, token_dir):
+    one = agent(clc, token_dir, "status", extra=["-v"])
+    three = agent(clc, token_dir, "status", extra=["-vvv"])
+    assert "answer headers:" not in one.stderr and "answer headers:" in three.stderr, three
+    assert "content-type: application/json" in three.stderr.lower(), three
+    assert secrets_found([three.stderr], [SENTINEL_PASSWORD] + clc.issued_tokens()) == []
+
+
+def test_a_debug_file_alone_gets_the_verbose_lines_and_stderr_stays_quiet(clc, token_dir, tmp_path):
+    debug = str(tmp_path / "debug.log")
+    result = agent(clc, token_dir, "status", extra=["-D", debug], debug_file=debug)
+    assert (result.rc, result.stdout.strip()) == (0, "Status: ON"), result
+    assert "GET " in result.debug_text and "powerState started" in result.debug_text, result
+    assert " DEBUG: " not in result.stderr and " INFO: " not in result.stderr, result
+
+
 # ---------------------------------------------------------------- offline actions
 
 def test_metadata_equals_the_checked_in_copy_and_validates(tmp_path):
