@@ -374,6 +374,18 @@ def test_a_cache_directory_others_may_write_is_named_with_owner_and_mode(clc, to
     assert "set token_file=" in warning and "none" in warning, result
 
 
+def test_no_lock_file_is_left_behind_not_even_by_wrong_passwords(clc, token_dir):
+    """A lock file per login tried (each password hashes to its own) and
+    per server fenced would pile up in the cache directory."""
+    for password in ("wrong-1", "wrong-2"):
+        args = cli_args(clc, token_dir, WEB, "status", FAST)
+        args[args.index(SENTINEL_PASSWORD)] = password
+        assert run_agent(args).rc == 1
+    assert agent(clc, token_dir, "reboot").rc == 0
+    assert [name for name in os.listdir(token_dir) if name.endswith(".lock")] == []
+    assert len(token_files(token_dir)) == 1
+
+
 def test_token_file_none_disables_the_cache(clc, token_dir):
     for _ in range(2):
         assert agent(clc, token_dir, "status", extra=["--token-file", "none"]).rc == 0

@@ -362,6 +362,30 @@ def test_operation_lock_is_one_file_per_server_whatever_the_credentials(tmp_path
     assert agent.OperationLock.for_server(None, {}, "ACCT", SERVER).path is None  # no cache
 
 
+def test_a_lock_taken_on_a_file_its_holder_removed_is_taken_again_on_the_new_one(tmp_path):
+    """The holder removes the lock file before it lets go: a run that waited
+    on the removed file must not hold the lock beside one that opened the
+    path anew."""
+    import fcntl
+    path = str(tmp_path / "x.lock")
+    holder, waiter = agent.open_lock(path), agent.open_lock(path)  # the same file
+    assert agent.lock_current(holder, path) is True
+    with pytest.raises(BlockingIOError):
+        agent.lock_current(waiter, path)
+    agent.unlock_and_remove(holder, path)
+    newcomer = agent.open_lock(path)  # a new file at the path
+    assert agent.lock_current(newcomer, path) is True
+    assert agent.lock_current(waiter, path) is False  # it got the old file's lock: no lock
+    os.close(waiter)
+    waiter = agent.open_lock(path)
+    with pytest.raises(BlockingIOError):
+        agent.lock_current(waiter, path)
+    agent.unlock_and_remove(newcomer, path)
+    assert not os.path.exists(path)
+    fcntl.flock(waiter, fcntl.LOCK_UN)
+    os.close(waiter)
+
+
 # ---------------------------------------------------------------- token cache
 
 def jwt(payload):
