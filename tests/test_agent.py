@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from agentrun import (REPO, closed_port_url, SENTINEL_PASSWORD, TRACEBACK, USERNAME, cli_args,
-                      fencing_world, run_agent, secrets_found, stdin_params)
+                      run_agent, secrets_found, stdin_params)
 from support import logins, power_posts
 
 WEB = "UC1ACCTWEB01"
