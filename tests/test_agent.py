@@ -361,7 +361,7 @@ def test_a_cache_file_of_the_wrong_mode_is_named_once_with_the_way_out(clc, toke
     assert result.rc == 0, result
     warnings = [line for line in result.stderr.splitlines() if "token cache" in line]
     assert len(warnings) == 1, result
-    assert "owned by root with mode 0644, not by this user (root) with mode 0600" in warnings[0]
+    assert "it is owned by root with mode 0644, but must be this user's (root) with mode 0600" in warnings[0]
     assert "- remove it, or set token_file=" in warnings[0] and "or none" in warnings[0]
 
 

@@ -174,7 +174,7 @@ SCENARIOS = {
     "timed out after N s waiting for ...":
         lambda sim, tokens, tmp, tls: (sim.add_fault("op_stuck", path="/servers/powerOff"),
                                        run(sim, tokens, "off", extra=["--power-timeout", "2"]))[1],
-    "... the powerOff request ... and it was not sent again on purpose ...":
+    "... the powerOff request ... it was not sent again on purpose ...":
         lambda sim, tokens, tmp, tls: (sim.add_fault("status", path="/servers/powerOff", status=500,
                                                      count=1),
                                        run(sim, tokens, "off", extra=["--power-timeout", "2"]))[1],
@@ -198,7 +198,7 @@ SCENARIOS = {
         lambda sim, tokens, tmp, tls: run(sim, tokens),
     "token cache disabled: DIR is owned by USER with mode N, but must be a directory of this user ...":
         lambda sim, tokens, tmp, tls: cache_directory_others_may_write(sim, tokens),
-    "ignoring the token cache file in DIR: it is owned by USER with mode N, not by this user ...":
+    "ignoring the token cache file in DIR: it is owned by USER with mode N, but must be this user's ...":
         lambda sim, tokens, tmp, tls: cache_file_of_another_mode(sim, tokens),
 }
 
