@@ -628,10 +628,13 @@ def test_malformed_json(clc, token_dir):
                            "- check that api_url is the CLC API")
 
 
-def test_a_503_that_persists_says_what_to_do(clc, token_dir):
-    clc.add_fault("status", path="^/v2/servers/", status=503)
-    assert_one_clear_error(agent(clc, token_dir, "status"), "HTTP 503",
+@pytest.mark.parametrize("action, path", [("status", "^/v2/servers/"),
+                                          ("off", "/servers/powerOff")])
+def test_a_503_that_persists_says_what_to_do(clc, token_dir, action, path):
+    clc.add_fault("status", path=path, status=503)
+    assert_one_clear_error(agent(clc, token_dir, action), "HTTP 503",
                            "- CLC is failing or overloaded", "check CLC's status")
+    assert clc.server(WEB)["powerState"] == "started"
 
 
 def test_transient_503_on_a_read_is_retried(clc, token_dir):

@@ -83,6 +83,19 @@ def test_transport_error(code, proxy, words, retryable, sent):
     assert "api-secret" not in text and "pass-word" not in text and "user" not in text
 
 
+def test_a_failure_given_up_keeps_its_line_unless_clc_failed_or_nothing_answered():
+    """A refusal that is neither 429/5xx nor a request without an answer
+    (a connection refused, a 401 on a power request's last try) is
+    reported as it is."""
+    given_up = agent.ClcClient._given_up  # these cases read nothing of the client
+    for failure in (agent.ClcError("CLC answered x with HTTP 401"),
+                    agent.transport_error(pycurl.E_COULDNT_CONNECT, "refused", "https://clc/v2", "", 5)):
+        assert given_up(None, failure, 3) is failure
+    response = agent.HttpResponse(503, {}, b"{}")
+    assert "CLC is failing or overloaded (3 attempts)" in str(
+        given_up(None, agent.http_failure(response, "x"), 3))
+
+
 # ---------------------------------------------------------------- setting_problems
 
 def settings(**options):
