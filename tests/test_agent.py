@@ -133,7 +133,8 @@ def test_off_waits_for_a_server_record_that_lags_the_operation(clc, token_dir):
 
 def test_off_fails_when_the_operation_fails_and_the_server_keeps_running(clc, token_dir):
     clc.add_fault("op_fail", path="/servers/powerOff")
-    assert_one_clear_error(agent(clc, token_dir, "off"), "failed")
+    assert_one_clear_error(agent(clc, token_dir, "off"), "powerOff of server", "failed",
+                           "- check the server in CLC")
     assert clc.server(WEB)["powerState"] == "started"
 
 
@@ -147,7 +148,8 @@ def test_off_gives_up_at_its_deadline_when_the_operation_is_stuck(clc, token_dir
 
 def test_off_refused_in_maintenance_mode_names_the_reason(clc, token_dir):
     clc.set_server(WEB, inMaintenanceMode=True)
-    assert_one_clear_error(agent(clc, token_dir, "off"), "maintenance")
+    assert_one_clear_error(agent(clc, token_dir, "off"), "maintenance",
+                           "- check the server in CLC", "take it out of maintenance mode")
     assert clc.server(WEB)["powerState"] == "started"
 
 
@@ -155,7 +157,10 @@ def test_power_request_of_unknown_fate_is_not_resent(clc, token_dir):
     """A 500 answer to the POST may hide a queued operation: re-read, never re-send."""
     clc.add_fault("status", path="/servers/powerOff", status=500, count=1)
     result = agent(clc, token_dir, "off", extra=["--power-timeout", "2"])
-    assert_one_clear_error(result, "timed out")
+    # the last line names the real cause, not a timeout that raising would cure
+    assert_one_clear_error(result, "powerOff", "HTTP 500", "not sent again on purpose",
+                           "still started", "Pacemaker", "check the server in CLC")
+    assert "raise power_timeout" not in result.stderr, result
     assert len(power_posts(clc)) == 1
 
 
@@ -330,7 +335,7 @@ def test_revoked_token_gets_one_fresh_login_and_one_retry(clc, token_dir):
 
 
 def test_expired_token_in_the_cache_is_not_used(clc, token_dir):
-    clc.configure(token_ttl=1)  # expires inside the agent's safety margin
+    clc.configure(token_ttl=300)  # inside the agent's 10-minute safety margin, but valid for the run
     agent(clc, token_dir, "status")
     agent(clc, token_dir, "status")
     assert len(logins(clc)) == 2
@@ -346,6 +351,39 @@ def test_corrupt_cache_file_means_a_fresh_login(clc, token_dir):
     assert len(logins(clc)) == 2
     with open(os.path.join(token_dir, name)) as f:
         assert json.load(f)["accountAlias"] == "ACCT"
+
+
+def test_a_cache_file_of_the_wrong_mode_is_named_once_with_the_way_out(clc, token_dir):
+    agent(clc, token_dir, "status")
+    (name,) = token_files(token_dir)
+    os.chmod(os.path.join(token_dir, name), 0o644)
+    result = agent(clc, token_dir, "status")
+    assert result.rc == 0, result
+    warnings = [line for line in result.stderr.splitlines() if "token cache" in line]
+    assert len(warnings) == 1, result
+    assert "it is owned by root with mode 0644, but must be this user's (root) with mode 0600" in warnings[0]
+    assert "- remove it, or set token_file=" in warnings[0] and "or none" in warnings[0]
+
+
+def test_a_cache_directory_others_may_write_is_named_with_owner_and_mode(clc, token_dir):
+    os.chmod(token_dir, 0o777)
+    result = agent(clc, token_dir, "status")
+    assert result.rc == 0, result
+    (warning,) = [line for line in result.stderr.splitlines() if "token cache" in line]
+    assert "%s is owned by root with mode 0777" % token_dir in warning, result
+    assert "set token_file=" in warning and "none" in warning, result
+
+
+def test_no_lock_file_is_left_behind_not_even_by_wrong_passwords(clc, token_dir):
+    """A lock file per login tried (each password hashes to its own) and
+    per server fenced would pile up in the cache directory."""
+    for password in ("wrong-1", "wrong-2"):
+        args = cli_args(clc, token_dir, WEB, "status", FAST)
+        args[args.index(SENTINEL_PASSWORD)] = password
+        assert run_agent(args).rc == 1
+    assert agent(clc, token_dir, "reboot").rc == 0
+    assert [name for name in os.listdir(token_dir) if name.endswith(".lock")] == []
+    assert len(token_files(token_dir)) == 1
 
 
 def test_token_file_none_disables_the_cache(clc, token_dir):
@@ -378,6 +416,14 @@ def test_wrong_password(clc, token_dir):
 
 def test_unknown_server(clc, token_dir):
     assert_one_clear_error(agent(clc, token_dir, "off", plug="UC1NOSUCH01"), "not found", "plug")
+
+
+def test_a_node_name_as_plug_gets_a_hint_at_pcmk_host_map(clc, token_dir):
+    """Pacemaker passes the node name as plug when no pcmk_host_map maps it."""
+    result = run_agent(stdin=stdin_params(clc, token_dir, plug="web01", action="off"),
+                       pacemaker=True)
+    assert_one_clear_error(result, "server web01 not found", "pcmk_host_map=web01:",
+                           "a cluster node's name")
 
 
 # ---------------------------------------------------------------- missing_as_off (opt-in)
@@ -442,6 +488,56 @@ def test_dns_failure(token_dir):
     assert_one_clear_error(result, "resolve", "DNS")
 
 
+class RefusingProxy(object):
+    """An HTTP proxy on loopback that answers every request, CONNECT too,
+    with 403 Forbidden (as a proxy whose ACL does not allow the API)."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.url = "http://127.0.0.1:%d" % self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client = self.listener.accept()[0]
+            except OSError:
+                return
+            with client:
+                client.recv(65536)
+                client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n"
+                               b"Connection: close\r\n\r\n")
+
+    def close(self):
+        self.listener.close()
+
+
+def test_a_proxy_that_refuses_the_api_says_what_to_check(clc_tls, token_dir):
+    """The CONNECT of an https API refused (a proxy's 403 to a plain-http
+    request cannot be told from CLC's own)."""
+    sim = clc_tls
+    proxy = RefusingProxy()
+    try:
+        result = agent(sim, token_dir, "status", extra=["--proxy", proxy.url])
+    finally:
+        proxy.close()
+    assert_one_clear_error(result, "proxy %s refused" % proxy.url, "403",
+                           "- check that the proxy lets this host reach")
+    assert sim.requests() == []
+
+
+def test_https_to_a_plain_http_port_says_so(clc, token_dir):
+    result = run_agent(["-o", "status", "--api-url", clc.url.replace("http:", "https:"),
+                        "-l", USERNAME, "-p", SENTINEL_PASSWORD, "-n", WEB,
+                        "--token-file", "none"] + FAST)
+    assert_one_clear_error(result, "TLS handshake with 127.0.0.1:%d failed" % clc.port,
+                           "- check that api_url's port speaks HTTPS")
+
+
 def test_proxy_refused(clc, token_dir):
     proxy = closed_port_url()
     result = agent(clc, token_dir, "status", extra=["--proxy", proxy])
@@ -458,6 +554,25 @@ def test_api_hang_ends_within_its_timeouts_under_pacemaker(clc, token_dir):
     assert result.seconds < 8
 
 
+def test_a_hanging_api_is_reported_in_the_options_the_admin_set(clc, token_dir):
+    """How many requests went unanswered, after which option, and what to check."""
+    clc.add_fault("hang", path="^/v2/servers/")
+    result = agent(clc, token_dir, "off", extra=["--shell-timeout", "2", "--power-timeout", "5"],
+                   pacemaker=True)
+    assert_one_clear_error(result, "no answer from the CLC API at 127.0.0.1:%d within" % clc.port,
+                           "2 requests for the status of server %s" % WEB,
+                           "each given up after shell_timeout (2 s)",
+                           "power_timeout (5 s) left no time for another",
+                           "- check that the API is up and that this host reaches it")
+
+
+def test_a_hanging_api_with_attempts_spent_before_the_deadline(clc, token_dir):
+    clc.add_fault("hang", path="^/v2/servers/")
+    result = agent(clc, token_dir, "status", extra=["--shell-timeout", "1", "--power-timeout", "30"])
+    assert_one_clear_error(result, "4 requests for the status of server %s" % WEB,
+                           "each given up after 1 s", "gave up after 4 attempts")
+
+
 # Pacemaker runs a fence device's monitor (and a probe) under its default
 # operation timeout, 20 s, and kills the agent then: its own line is lost.
 PACEMAKER_OPERATION_TIMEOUT = 20
@@ -471,7 +586,8 @@ def test_monitor_on_a_hanging_api_ends_inside_pacemakers_operation_timeout(clc, 
     clc.add_fault("hang", path="^/v2/")
     result = run_agent(stdin=stdin_params(clc, token_dir, action="monitor", **timeouts),
                        pacemaker=True, timeout=90)
-    assert_one_clear_error(result, "no answer", "within 15 s")
+    assert_one_clear_error(result, "no answer", "within 15 s", "given up at the end of the action's deadline (15 s)",
+                           "- check that the API is up")
     # Pacemaker 2.0 reads "timed out" or "timeout" in a failed agent's output
     # as a timeout of its own (op status Timed Out), whoever ended the run.
     assert not re.search("timed out|timeout", result.stderr, re.IGNORECASE), result
@@ -508,7 +624,17 @@ def test_validate_all_refuses_a_monitor_timeout_that_is_not_whole_seconds(clc, t
 
 def test_malformed_json(clc, token_dir):
     clc.add_fault("malformed", path="^/v2/servers/")
-    assert_one_clear_error(agent(clc, token_dir, "status"), "not JSON")
+    assert_one_clear_error(agent(clc, token_dir, "status"), "not JSON",
+                           "- check that api_url is the CLC API")
+
+
+@pytest.mark.parametrize("action, path", [("status", "^/v2/servers/"),
+                                          ("off", "/servers/powerOff")])
+def test_a_503_that_persists_says_what_to_do(clc, token_dir, action, path):
+    clc.add_fault("status", path=path, status=503)
+    assert_one_clear_error(agent(clc, token_dir, action), "HTTP 503",
+                           "- CLC is failing or overloaded", "check CLC's status")
+    assert clc.server(WEB)["powerState"] == "started"
 
 
 def test_transient_503_on_a_read_is_retried(clc, token_dir):
@@ -577,6 +703,40 @@ def test_no_secret_in_any_output_debug_file_or_log(clc, token_dir, tmp_path):
     assert "Authorization" not in "".join(outputs)
     assert secrets_found(outputs, [SENTINEL_PASSWORD] + clc.issued_tokens()) == []
     assert any("GET " in text for text in outputs)  # the debug log does show requests
+
+
+def test_verbose_shows_what_clc_answered_and_the_time_left(clc_tls, token_dir, loopback_proxy):
+    """-v: each request with its proxy and the time left on the action's
+    deadline, the server's power state and status, the operation's status."""
+    clc_tls.configure(op_duration=1.0)
+    proxy = loopback_proxy.url.replace("http://", "http://proxyuser:%s@" % SENTINEL_PASSWORD)
+    result = run_agent(cli_args(clc_tls, token_dir, WEB, "off", FAST + ["-v", "-x", proxy]))
+    assert result.rc == 0, result
+    assert re.search(r"GET https://127\.0\.0\.1:%d/v2/servers/ACCT/%s -> 200 in [\d.]+ s via proxy "
+                     r"http://\*\*\*@127\.0\.0\.1:\d+ \([\d.]+ s left of the action's 5 s\)"
+                     % (clc_tls.port, WEB), result.stderr), result
+    assert "server %s: powerState started, status active" % WEB in result.stderr, result
+    assert "server %s: powerState stopped, status active" % WEB in result.stderr, result
+    assert re.search(r"operation status of powerOff for server %s: (notStarted|executing)" % WEB,
+                     result.stderr), result
+    assert "operation status of powerOff for server %s: succeeded" % WEB in result.stderr, result
+    assert secrets_found([result.stderr], [SENTINEL_PASSWORD] + clc_tls.issued_tokens()) == []
+
+
+def test_more_verbose_levels_add_the_answers_headers_without_secrets(clc, token_dir):
+    one = agent(clc, token_dir, "status", extra=["-v"])
+    three = agent(clc, token_dir, "status", extra=["-vvv"])
+    assert "answer headers:" not in one.stderr and "answer headers:" in three.stderr, three
+    assert "content-type: application/json" in three.stderr.lower(), three
+    assert secrets_found([three.stderr], [SENTINEL_PASSWORD] + clc.issued_tokens()) == []
+
+
+def test_a_debug_file_alone_gets_the_verbose_lines_and_stderr_stays_quiet(clc, token_dir, tmp_path):
+    debug = str(tmp_path / "debug.log")
+    result = agent(clc, token_dir, "status", extra=["-D", debug], debug_file=debug)
+    assert (result.rc, result.stdout.strip()) == (0, "Status: ON"), result
+    assert "GET " in result.debug_text and "powerState started" in result.debug_text, result
+    assert " DEBUG: " not in result.stderr and " INFO: " not in result.stderr, result
 
 
 # ---------------------------------------------------------------- offline actions
@@ -687,7 +847,7 @@ def test_power_request_cut_before_any_answer_is_sent_once(clc, token_dir):
     connection dies before answering; a power POST must not ride on one."""
     clc.add_fault("reset", path="/servers/powerOff", count=1)
     result = agent(clc, token_dir, "off", extra=["--power-timeout", "2"])
-    assert_one_clear_error(result, "timed out")
+    assert_one_clear_error(result, "not sent again on purpose")
     assert len(power_posts(clc)) == 1
     assert clc.server(WEB)["powerState"] == "started"
 

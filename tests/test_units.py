@@ -83,6 +83,19 @@ def test_transport_error(code, proxy, words, retryable, sent):
     assert "api-secret" not in text and "pass-word" not in text and "user" not in text
 
 
+def test_a_failure_given_up_keeps_its_line_unless_clc_failed_or_nothing_answered():
+    """A refusal that is neither 429/5xx nor a request without an answer
+    (a connection refused, a 401 on a power request's last try) is
+    reported as it is."""
+    given_up = agent.ClcClient._given_up  # these cases read nothing of the client
+    for failure in (agent.ClcError("CLC answered x with HTTP 401"),
+                    agent.transport_error(pycurl.E_COULDNT_CONNECT, "refused", "https://clc/v2", "", 5)):
+        assert given_up(None, failure, 3) is failure
+    response = agent.HttpResponse(503, {}, b"{}")
+    assert "CLC is failing or overloaded (3 attempts)" in str(
+        given_up(None, agent.http_failure(response, "x"), 3))
+
+
 # ---------------------------------------------------------------- setting_problems
 
 def settings(**options):
@@ -371,6 +384,30 @@ def test_operation_lock_is_one_file_per_server_whatever_the_credentials(tmp_path
     assert one.path == two.path and one.binding != two.binding
     assert os.path.dirname(one.path) == str(tmp_path)
     assert agent.OperationLock.for_server(None, {}, "ACCT", SERVER).path is None  # no cache
+
+
+def test_a_lock_taken_on_a_file_its_holder_removed_is_taken_again_on_the_new_one(tmp_path):
+    """The holder removes the lock file before it lets go: a run that waited
+    on the removed file must not hold the lock beside one that opened the
+    path anew."""
+    import fcntl
+    path = str(tmp_path / "x.lock")
+    holder, waiter = agent.open_lock(path), agent.open_lock(path)  # the same file
+    assert agent.lock_current(holder, path) is True
+    with pytest.raises(BlockingIOError):
+        agent.lock_current(waiter, path)
+    agent.unlock_and_remove(holder, path)
+    newcomer = agent.open_lock(path)  # a new file at the path
+    assert agent.lock_current(newcomer, path) is True
+    assert agent.lock_current(waiter, path) is False  # it got the old file's lock: no lock
+    os.close(waiter)
+    waiter = agent.open_lock(path)
+    with pytest.raises(BlockingIOError):
+        agent.lock_current(waiter, path)
+    agent.unlock_and_remove(newcomer, path)
+    assert not os.path.exists(path)
+    fcntl.flock(waiter, fcntl.LOCK_UN)
+    os.close(waiter)
 
 
 # ---------------------------------------------------------------- token cache
