@@ -7,7 +7,9 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -234,9 +236,15 @@ def test_a_run_holding_the_password_is_not_dumpable(clc, hostile):
     clc.add_fault("hang", path=LOGIN)  # keeps the run alive, password in hand
     params = hostile.params(clc, "status", token_file="none")
     del params["debug_file"]
+    # a copy nobody can read: the checkout may be in a home only root enters
+    readable = tempfile.mkdtemp(prefix="fence-clc-nobody-")
+    os.chmod(readable, 0o755)
+    agent_copy = os.path.join(readable, "fence_clc")
+    shutil.copy(AGENT, agent_copy)
+    os.chmod(agent_copy, 0o755)
     started = time.monotonic()
     proc = subprocess.Popen(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
-                             "--clear-groups", AGENT],
+                             "--clear-groups", agent_copy],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             universal_newlines=True, env=agent_env(pacemaker=True))
     proc.stdin.write(stdin_text(params))
@@ -247,6 +255,7 @@ def test_a_run_holding_the_password_is_not_dumpable(clc, hostile):
     finally:
         out, err = proc.stdout.read(), proc.stderr.read()
         proc.wait(timeout=HANG_AFTER)
+        shutil.rmtree(readable)
     from agentrun import AgentResult
     result = AgentResult(proc.returncode, out, err, time.monotonic() - started)
     hostile.count(result)
