@@ -49,6 +49,18 @@ class AgentResult:
             self.rc, self.seconds, self.stdout, self.stderr)
 
 
+def load_agent():
+    """The agent as a module, in this process: for tests of its functions
+    (milliseconds each) that whole runs reach only slowly."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("fence_clc_agent", AGENT)
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
 def agent_env(pacemaker=False, extra=None):
     """The environment of a run. pacemaker=True reproduces what
     pacemaker-fenced sets, which makes the library zero its timeouts."""
