@@ -17,6 +17,15 @@ from .runner import run_as
 
 OTHER_USER, OTHER_PASSWORD = "admin@acct", "s3cret-Passw0rd"
 HANG_AFTER = 20
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def pytest_collection_modifyitems(items):
+    """Mark this package's tests and the hostile cases (in the behaviour
+    suites) `reliability`: `make reliability` runs them with -m."""
+    for item in items:
+        if "hostile" in item.fixturenames or str(item.fspath).startswith(HERE + os.sep):
+            item.add_marker(pytest.mark.reliability)
 
 
 class Hostile:
