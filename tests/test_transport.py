@@ -19,7 +19,7 @@ from reliability.hostile import warnings
 from support import RefusingProxy, SILENT_NAME_SERVER, require_root
 
 
-# ---------------------------------------------------------------- an API that cannot be reached, hangs or fails
+# ---------------------------------------------------------------- API unreachable, hanging, failing
 
 def test_api_unreachable(token_dir):
     url = closed_port_url()
