@@ -175,7 +175,7 @@ def test_a_user_and_password_that_join_alike_never_share_a_token(sim_factory, ho
     hostile.assert_sane()
 
 
-# ---------------------------------------------------------------- concurrent runs and odd cache files
+# ---------------------------------------------------------------- concurrent runs, odd files
 
 def test_repeated_401_on_the_power_post_logs_in_once(clc, hostile):
     prime(hostile, clc)
