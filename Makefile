@@ -103,7 +103,7 @@ test-platforms:
 ## reliability: the fault matrix, bad input, secrets, concurrency; prints the
 ## matrix and its totals (also in build/reliability/matrix.json)
 reliability:
-	$(PYTEST) -n 4 tests/reliability
+	$(PYTEST) -n 4 -m reliability $(TESTS)
 
 ## bench: time to fence, requests, start-up, scale, concurrency as ratios
 ## (about 70 s; not part of test, which runs a smoke version of it)

@@ -21,8 +21,15 @@ TRACEBACK = re.compile(r"Traceback \(most recent call last\)")
 # Simulator timing for tests: power operations that take 0.35 s in all.
 FAST_TIMING = {"op_duration": 0.3, "op_start_delay": 0.05}
 
+# The server the tests fence (Pacemaker's plug, the seed's switch).
+WEB = "UC1ACCTWEB01"
 
-class AgentResult(object):
+# The agent's timeouts in runs whose timing is not under test: short, so that
+# a run that waits in vain fails fast.
+FAST = {"power_timeout": "5", "shell_timeout": "3", "login_timeout": "2"}
+
+
+class AgentResult:
     def __init__(self, rc, stdout, stderr, seconds, debug_text=""):
         self.rc = rc
         self.stdout = stdout
@@ -40,6 +47,18 @@ class AgentResult(object):
     def __repr__(self):
         return "AgentResult(rc=%r, %.2fs, stdout=%r, stderr=%r)" % (
             self.rc, self.seconds, self.stdout, self.stderr)
+
+
+def load_agent():
+    """The agent as a module, in this process: for tests of its functions
+    (milliseconds each) that whole runs reach only slowly."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("fence_clc_agent", AGENT)
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
 
 
 def agent_env(pacemaker=False, extra=None):
@@ -106,6 +125,47 @@ def stdin_params(sim, token_dir, plug=None, action="status", **extra):
         params["cacert"] = sim.ca_file
     params.update(extra)
     return params
+
+
+def long_options(params):
+    """stdin parameters as command-line options: {"power_timeout": "5"} ->
+    ["--power-timeout", "5"]."""
+    args = []
+    for name, value in params.items():
+        args += ["--" + name.replace("_", "-"), value]
+    return args
+
+
+# FAST as command-line options.
+FAST_ARGS = long_options(FAST)
+
+
+def agent(sim, token_dir, action, plug=WEB, extra=(), **kwargs):
+    """A run as an admin types it: command-line options, FAST timeouts."""
+    return run_agent(cli_args(sim, token_dir, plug, action, FAST_ARGS + list(extra)), **kwargs)
+
+
+def states(sim, server_id=WEB):
+    """The power states the simulator's server went through, in order."""
+    return [state for _, state in sim.server(server_id)["power_history"]]
+
+
+def assert_one_clear_error(result, *words):
+    """Exit 1, one error line naming the problem (each of words), no
+    traceback, and no word of OFF or success."""
+    assert result.rc == 1, result
+    assert not TRACEBACK.search(result.output), result
+    errors = result.error_lines()
+    assert len(errors) == 1, result
+    for word in words:
+        assert word.lower() in errors[0].lower(), result
+    assert "Status: OFF" not in result.stdout and "Success" not in result.stdout, result
+
+
+def token_files(token_dir):
+    """The paths of the token cache files in token_dir."""
+    return [os.path.join(token_dir, name) for name in os.listdir(token_dir)
+            if name.endswith(".token")]
 
 
 def secrets_found(texts, secrets):

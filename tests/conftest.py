@@ -5,23 +5,19 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
-
-from clcsim import Simulator  # noqa: E402  (needs the repo root on sys.path)
-from clcsim.client import SimClient  # noqa: E402
-from agentrun import FAST_TIMING, closed_port_url, fencing_world  # noqa: E402
-from support import TINYPROXY_CONF, wait_until  # noqa: E402
+from agentrun import FAST_TIMING, closed_port_url, fencing_world
+from clcsim import Simulator
+from clcsim.client import SimClient
+from support import TINYPROXY_CONF, wait_until
 
 # The reliability matrix's report: loaded here so that the controller process
-# of a parallel run (which reads only this conftest) prints it.
-pytest_plugins = ["reliability.report", "skip_policy"]
+# of a parallel run (which reads only this conftest) prints it; the hostile
+# cases' fixture, for the behaviour suites that hold them.
+pytest_plugins = ["reliability.report", "reliability.hostile", "skip_policy"]
 
 # The platform matrix builds distribution roots: its own target,
 # `make test-platforms` (which names the folder, so it is collected there).

@@ -40,7 +40,7 @@ def pytest_configure(config):
         config.pluginmanager.register(SkipPolicy(config), PLUGIN_NAME)
 
 
-class SkipPolicy(object):
+class SkipPolicy:
     def __init__(self, config):
         self.judge = not hasattr(config, "workerinput")  # not on xdist workers
         self.reasons = collections.Counter()

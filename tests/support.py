@@ -5,6 +5,8 @@ configuration, and the packages tests need."""
 import os
 import re
 import shutil
+import socket
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -77,6 +79,40 @@ MaxClients 20
 Allow 127.0.0.1
 DisableViaHeader Yes
 """
+
+# A shell line that starts a name server on loopback that takes every
+# question and never answers (for a private network namespace).
+SILENT_NAME_SERVER = ("/usr/bin/python3 -c 'import socket, time\n"
+                      "udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                      "udp.bind((\"127.0.0.1\", 53))\ntcp = socket.socket()\n"
+                      "tcp.bind((\"127.0.0.1\", 53))\ntcp.listen(8)\ntime.sleep(3600)' &\n"
+                      "sleep 0.5")
+
+
+class RefusingProxy:
+    """An HTTP proxy on loopback that answers every request, CONNECT too,
+    with 403 Forbidden (as a proxy whose ACL does not allow the API)."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.url = "http://127.0.0.1:%d" % self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client = self.listener.accept()[0]
+            except OSError:
+                return
+            with client:
+                client.recv(65536)
+                client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n"
+                               b"Connection: close\r\n\r\n")
+
+    def close(self):
+        self.listener.close()
 
 
 def missing_packages(*commands):

@@ -9,12 +9,10 @@ import re
 
 import pytest
 
-from agentrun import (REPO, SENTINEL_PASSWORD, USERNAME, cli_args, closed_port_url,
-                      fencing_world, namespaced_agent, run_agent, stdin_params)
-from support import require_root
+from agentrun import (FAST_ARGS, REPO, SENTINEL_PASSWORD, USERNAME, WEB, cli_args,
+                      closed_port_url, fencing_world, namespaced_agent, run_agent, stdin_params)
+from support import SILENT_NAME_SERVER, RefusingProxy, require_root
 
-WEB = "UC1ACCTWEB01"
-FAST = ["--power-timeout", "5", "--shell-timeout", "3", "--login-timeout", "2"]
 PLACEHOLDERS = ("HOST", "USER", "ID", "ACCT", "URL", "DIR", "NODE", "ACTION", "X", "A", "B")
 # Rows that quote Pacemaker, not the agent.
 NOT_THE_AGENTS = ("Fence agent did not complete within Ns",)
@@ -37,11 +35,11 @@ def pattern_of(quote):
 
 
 def run(sim, token_dir, action="status", plug=WEB, extra=(), **kwargs):
-    return run_agent(cli_args(sim, token_dir, plug, action, FAST + list(extra)), **kwargs)
+    return run_agent(cli_args(sim, token_dir, plug, action, FAST_ARGS + list(extra)), **kwargs)
 
 
 def with_password(sim, token_dir, password, action="status", extra=()):
-    args = cli_args(sim, token_dir, WEB, action, FAST + list(extra))
+    args = cli_args(sim, token_dir, WEB, action, FAST_ARGS + list(extra))
     args[args.index(SENTINEL_PASSWORD)] = password
     return run_agent(args)
 
@@ -52,13 +50,12 @@ def offline(*args):
 
 def silent_dns(sim, token_dir, tmp_path):
     require_root("a private network and resolv.conf")
-    from reliability.test_hostile import SILENT_NAME_SERVER
     resolv = tmp_path / "resolv.conf"
     resolv.write_text("nameserver 127.0.0.1\noptions timeout:10 attempts:3\n")
     agent = namespaced_agent(str(tmp_path), binds=[(str(resolv), "/etc/resolv.conf")], net=True,
                              before=SILENT_NAME_SERVER)
     return run_agent(["-o", "status", "--api-url", "https://clc-api.example:8443", "-l", USERNAME,
-                      "-p", SENTINEL_PASSWORD, "-n", WEB, "--token-file", "none"] + FAST, agent=agent)
+                      "-p", SENTINEL_PASSWORD, "-n", WEB, "--token-file", "none"] + FAST_ARGS, agent=agent)
 
 
 def connect_never_answered():
@@ -90,7 +87,6 @@ def stdin_without_action(sim, token_dir, **extra):
 
 
 def refusing_proxy(sim, token_dir, tls_sim):
-    from test_agent import RefusingProxy
     proxy = RefusingProxy()
     try:
         return run(tls_sim, token_dir, extra=["--proxy", proxy.url])
@@ -124,11 +120,11 @@ SCENARIOS = {
     "cannot connect to the CLC API at HOST":
         lambda sim, tokens, tmp, tls: run_agent(["-o", "status", "--api-url", closed_port_url(),
                                                 "-l", USERNAME, "-p", SENTINEL_PASSWORD, "-n", WEB,
-                                                "--token-file", "none"] + FAST),
+                                                "--token-file", "none"] + FAST_ARGS),
     "cannot resolve the API host HOST (DNS)":
         lambda sim, tokens, tmp, tls: run_agent(["-o", "status", "--api-url",
                                                 "https://clc-api.invalid", "-l", USERNAME, "-p",
-                                                SENTINEL_PASSWORD, "-n", WEB] + FAST),
+                                                SENTINEL_PASSWORD, "-n", WEB] + FAST_ARGS),
     "cannot resolve ... (DNS): no answer within N s":
         lambda sim, tokens, tmp, tls: silent_dns(sim, tokens, tmp),
     "cannot connect to the CLC API at HOST within the connect timeout (N s)":
@@ -147,12 +143,12 @@ SCENARIOS = {
     "TLS certificate of HOST not trusted":
         lambda sim, tokens, tmp, tls: run_agent(["-o", "status", "--api-url", tls.url, "-l", USERNAME,
                                                 "-p", SENTINEL_PASSWORD, "-n", WEB, "--token-file",
-                                                "none"] + FAST),
+                                                "none"] + FAST_ARGS),
     "TLS handshake with HOST failed (...)":
         lambda sim, tokens, tmp, tls: run_agent(["-o", "status", "--api-url",
                                                 sim.url.replace("http:", "https:"), "-l", USERNAME,
                                                 "-p", SENTINEL_PASSWORD, "-n", WEB, "--token-file",
-                                                "none"] + FAST),
+                                                "none"] + FAST_ARGS),
     "no answer from the CLC API at HOST within N s: N requests for ... each given up after ...":
         lambda sim, tokens, tmp, tls: (sim.add_fault("hang", path="^/v2/servers/"),
                                        run(sim, tokens, extra=["--shell-timeout", "1"]))[1],

@@ -1,26 +1,14 @@
 """The agent's pure functions, loaded in-process (milliseconds each): the
 decisions the process tests reach only through whole runs."""
 
-import importlib.machinery
-import importlib.util
 import os
 
 import pycurl
 import pytest
 
-from agentrun import AGENT
+from agentrun import WEB, load_agent
 
-SERVER = "UC1ACCTWEB01"
-
-
-def load_agent():
-    loader = importlib.machinery.SourceFileLoader("fence_clc_agent", AGENT)
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
+SERVER = WEB
 agent = load_agent()
 
 

@@ -14,7 +14,7 @@ WORLD = generate_config(300, datacenters=2, groups=12, username=USERNAME,
                         password=SENTINEL_PASSWORD)
 
 
-class Cluster(object):
+class Cluster:
     def __init__(self, ns, node, sim, proxy):
         self.ns = ns
         self.node = node

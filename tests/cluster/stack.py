@@ -99,7 +99,7 @@ def remove_orphaned_workdirs():
             pass  # being created, or not ours to judge
 
 
-class Namespace(object):
+class Namespace:
     def __init__(self, agent=AGENT):
         self.agent = agent
         self.workdir = None
@@ -220,7 +220,7 @@ CIB_PATH = "/var/lib/pacemaker/cib/cib.xml"
 SEED_PROPERTIES = {"stonith-enabled": "true", "dc-deadtime": "2s", "stonith-timeout": "60s"}
 
 
-class PacemakerNode(object):
+class PacemakerNode:
     def __init__(self, ns, name="node1", nodes=(("node1", "127.0.0.1"),), cluster_name="fenceclc"):
         self.ns = ns
         self.name = name
@@ -315,7 +315,7 @@ class PacemakerNode(object):
         return self.ns.path("/var/log/pacemaker/pacemaker.log")
 
 
-class SimulatorProcess(object):
+class SimulatorProcess:
     """The CLC simulator inside the namespace, driven through /_sim/ with
     methods named like the in-process Simulator's."""
 
@@ -384,7 +384,7 @@ class SimulatorProcess(object):
 
 # A plain HTTP proxy on loopback that logs each request (the reliability
 # suite runs one on the host with the same configuration).
-class Tinyproxy(object):
+class Tinyproxy:
     def __init__(self, ns, port=8488):
         self.ns = ns
         self.port = port

@@ -26,7 +26,7 @@ def platform_runner(request):
     return runner
 
 
-class Watched(object):
+class Watched:
     """A row's runner that keeps every run of one test with its passwords."""
 
     def __init__(self, runner):

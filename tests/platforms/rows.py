@@ -137,7 +137,7 @@ def finished(proc, started):
                        time.monotonic() - started)
 
 
-class HostRunner(object):
+class HostRunner:
     """The agent under a host interpreter, with a library first on PYTHONPATH."""
 
     def __init__(self, python, library=None, rng=HOST_RNG):
@@ -163,7 +163,7 @@ class HostRunner(object):
         return self.rng() if callable(self.rng) else self.rng
 
 
-class RootRunner(object):
+class RootRunner:
     """The agent inside a Debian root (a throwaway copy per run), reaching the
     host's simulator on loopback; `share` directories (token caches, CA
     files) are bound at the same path inside. Raw-bytes stdin comes from a
@@ -242,7 +242,7 @@ def upstream_main():
     return HostRunner(SYSTEM_PYTHON, library_dir("main"), upstream_rng)
 
 
-class Row(object):
+class Row:
     def __init__(self, name, title, library, python, make_runner):
         self.name = name
         self.title = title

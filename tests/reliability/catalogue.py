@@ -20,7 +20,7 @@ ALL_BUT_LISTS = tuple(a for a in ACTIONS if a not in ("list", "list-status"))
 NEEDS_POWER_STATE = POWER_ACTIONS + ("status",)
 
 
-class Fault(object):
+class Fault:
     def __init__(self, name, *setup, fails=(), only=ACTIONS, sim=None, modes=("stdin",),
                  settle=0.0, xfail=None):
         self.name = name

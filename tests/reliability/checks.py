@@ -136,7 +136,7 @@ def leaked(texts, secrets):
     return found
 
 
-class Tally(object):
+class Tally:
     """What many runs of one test proved, summed for the report."""
 
     def __init__(self, name):

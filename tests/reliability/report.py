@@ -11,6 +11,8 @@ the top-level conftest)."""
 import json
 import os
 
+import pytest
+
 from agentrun import REPO
 
 PLUGIN_NAME = "reliability-report"
@@ -31,7 +33,15 @@ def pytest_configure(config):
         config.pluginmanager.register(Collector(), PLUGIN_NAME)
 
 
-class Collector(object):
+@pytest.fixture
+def record_run(request):
+    """record_run(record, kind, **more): hand one run's record to the report."""
+    def record(data, kind="run", **more):
+        request.node.user_properties.append((PROPERTY, dict(data, kind=kind, **more)))
+    return record
+
+
+class Collector:
     def __init__(self):
         self.runs = []
 

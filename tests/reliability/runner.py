@@ -7,14 +7,14 @@ import subprocess
 import threading
 import time
 
-from agentrun import (FAST_TIMING, SENTINEL_PASSWORD, AgentResult, fencing_world, run_agent,
+from agentrun import (FAST_TIMING, SENTINEL_PASSWORD, WEB, AgentResult, fencing_world, run_agent,
                       stdin_params)
 from clcsim import Simulator
 from support import power_posts
 
 from . import checks
 
-PLUG = "UC1ACCTWEB01"
+PLUG = WEB  # the server every cell fences
 POWER_ACTIONS = ("on", "off", "reboot-onoff", "reboot-cycle")
 READ_ACTIONS = ("status", "list", "list-status", "monitor")
 ACTIONS = POWER_ACTIONS + READ_ACTIONS
@@ -65,7 +65,7 @@ def stop_soon(sim):
     threading.Thread(target=sim.stop, daemon=True).start()
 
 
-class Cell(object):
+class Cell:
     """The agent's parameters and surroundings for one run; fault setups
     change them before the run."""
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from agentrun import AGENT, SENTINEL_PASSWORD, USERNAME, agent_env, fencing_world, run_agent, \
+from agentrun import AGENT, SENTINEL_PASSWORD, USERNAME, WEB, agent_env, fencing_world, run_agent, \
     stdin_params, stdin_text
 from support import logins, power_posts, wait_until
 from clcsim import generate_config
@@ -114,7 +114,7 @@ def test_32_status_of_one_server(fleet, tmp_path, record_run):
 # one server send one power operation and follow it together.
 
 ROUNDS = 10
-VICTIM = "UC1ACCTWEB01"
+VICTIM = WEB
 OVERLAP = {"op_duration": 1.5, "op_start_delay": 0.05}  # long enough for both runs to meet
 OTHER_USER, OTHER_PASSWORD = "second@acct", "Second-Passw0rd-41d2"
 

@@ -25,7 +25,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
-FAST = {"power_timeout": "2", "shell_timeout": "2", "login_timeout": "1"}
+FUZZ_TIMEOUTS = {"power_timeout": "2", "shell_timeout": "2", "login_timeout": "1"}
 EXIT_CODES = (0, 1, 2)
 KILL_AFTER = 30
 HANG_AFTER = 15
@@ -128,13 +128,13 @@ def fuzz_answers(sim, tmp_path, tally, params, path, method, objects, lie):
 
 
 def test_any_server_answer(fuzz_sim, tmp_path, tally):
-    params = stdin_params(fuzz_sim, str(tmp_path / "tokens"), PLUG, "status", **FAST)
+    params = stdin_params(fuzz_sim, str(tmp_path / "tokens"), PLUG, "status", **FUZZ_TIMEOUTS)
     fuzz_answers(fuzz_sim, tmp_path, tally, params, SERVER, "GET", server_objects,
                  lambda result, status, body: says_off(result) and not said_stopped(status, body))
 
 
 def test_any_login_answer(fuzz_sim, tmp_path, tally):
-    params = stdin_params(fuzz_sim, str(tmp_path), PLUG, "status", token_file="none", **FAST)
+    params = stdin_params(fuzz_sim, str(tmp_path), PLUG, "status", token_file="none", **FUZZ_TIMEOUTS)
     fuzz_answers(fuzz_sim, tmp_path, tally, params, LOGIN, "POST", login_objects,
                  lambda result, status, body: says_off(result))
 
@@ -142,7 +142,7 @@ def test_any_login_answer(fuzz_sim, tmp_path, tally):
 def test_any_operation_status(fuzz_sim, tmp_path, tally):
     """off with odd answers from the operation's status link: success only
     when the server really stopped."""
-    params = stdin_params(fuzz_sim, str(tmp_path / "tokens"), PLUG, "off", **FAST)
+    params = stdin_params(fuzz_sim, str(tmp_path / "tokens"), PLUG, "off", **FUZZ_TIMEOUTS)
 
     @settings(FUZZ, max_examples=max(1, EXAMPLES * 3 // 8))
     @given(status=http_statuses, body=bodies(operation_objects))
@@ -181,7 +181,7 @@ odd_options = st.fixed_dictionaries({}, optional={
 
 
 def test_any_option_values(fuzz_sim, tmp_path, tally):
-    base = stdin_params(fuzz_sim, str(tmp_path / "tokens"), PLUG, "status", **FAST)
+    base = stdin_params(fuzz_sim, str(tmp_path / "tokens"), PLUG, "status", **FUZZ_TIMEOUTS)
 
     @FUZZ
     @given(options=odd_options, action=st.sampled_from(["status", "monitor", "list-status"]),

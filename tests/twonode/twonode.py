@@ -54,7 +54,7 @@ def power_operations(sim, vm):
             if vm.upper() in [server.upper() for server in servers or []]]
 
 
-class Cloud(object):
+class Cloud:
     """The cloud namespace: a bridge every node plugs into, and the simulator."""
 
     def __init__(self, op_duration=0.3):
@@ -122,7 +122,7 @@ def mapped_device(cluster, *extra):
                 "pcmk_host_map=" + host_map, *(seed_device_params(cluster.cloud) + list(extra)))
 
 
-class Cluster(object):
+class Cluster:
     """Nodes `names` (from NODES), each with a Dummy resource that prefers
     it; `devices(cluster)` creates the fence devices (one per node unless
     told otherwise); a power operation takes `op_duration` seconds."""
