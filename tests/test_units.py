@@ -213,25 +213,23 @@ def test_pause_before_retry_never_sleeps_past_the_deadline(monkeypatch):
     slept = []
     monkeypatch.setattr(agent.time, "sleep", slept.append)
     failure = agent.ClcError("503")
-    agent.pause_before_retry(1, 4, failure, 0.5, agent.Deadline(5))
+    assert agent.pause_before_retry(1, 4, failure, 0.5, agent.Deadline(5))
     assert slept == [0.5]
     for attempt, retry_after, seconds in ((4, 0.5, 5), (1, 9.0, 5)):
-        with pytest.raises(agent.ClcError):
-            agent.pause_before_retry(attempt, 4, failure, retry_after, agent.Deadline(seconds))
+        assert not agent.pause_before_retry(attempt, 4, failure, retry_after, agent.Deadline(seconds))
     assert slept == [0.5]
 
 
-def test_poll_until_reads_until_done_and_times_out_at_the_deadline(monkeypatch):
+def test_next_poll_waits_the_interval_and_times_out_at_the_deadline(monkeypatch):
     clock = [0.0]
     monkeypatch.setattr(agent.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(agent.time, "sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
-    values = iter(["queued", "executing", "succeeded"])
-    agent.poll_until(lambda: next(values), lambda v: v == "succeeded", agent.Deadline(5),
-                     lambda v: "late")
-    assert clock[0] == 0.5  # read at once, then two polls 0.25 s apart
-    with pytest.raises(agent.ClcError, match="late: executing"):
-        agent.poll_until(lambda: "executing", lambda v: False, agent.Deadline(1),
-                         lambda v: "late: %s" % v, wait_first=True)
+    deadline = agent.Deadline(1)
+    for _ in range(3):
+        agent.wait_for_next_poll(0.0, deadline, "late")
+    assert clock[0] == 0.75  # polls 0.25 s apart
+    with pytest.raises(agent.ClcError, match="waiting for late: executing"):
+        agent.wait_for_next_poll(0.0, deadline, "late: executing")
 
 
 # ---------------------------------------------------------------- URLs and secrets
