@@ -174,6 +174,17 @@ def test_power_request_refused_with_503_is_resent_after_a_fresh_read(clc, token_
     assert any(r["path"] == "/v2/servers/ACCT/" + WEB for r in between)
 
 
+def test_power_request_refused_with_401_is_resent_at_once_with_a_fresh_token(clc, token_dir):
+    """A 401 proves the POST unprocessed, and the fresh login is the cure:
+    no backoff pause before the next try."""
+    clc.add_fault("status", path="/servers/powerOff", status=401, count=1)
+    result = agent(clc, token_dir, "off", extra=["-v"])
+    assert result.rc == 0, result
+    assert [p["status"] for p in power_posts(clc)] == [401, 200]
+    assert len(logins(clc)) == 2
+    assert "trying again in" not in result.stderr, result
+
+
 # ---------------------------------------------------------------- Pacemaker's way: stdin
 
 def test_stdin_with_the_seed_option_names_fences_the_switch_server(clc, token_dir):

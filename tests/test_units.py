@@ -31,13 +31,13 @@ def record(power_state=None, status="active"):
     return server
 
 
-# ---------------------------------------------------------------- fence_state
+# ---------------------------------------------------------------- fence_status
 
 @pytest.mark.parametrize("power_state, status, expected", [
     ("started", "active", "on"), ("paused", "active", "on"), ("stopped", "active", "off"),
     ("stopped", "archived", "off"), ("started", "underConstruction", "on")])
 def test_fence_state(power_state, status, expected):
-    assert agent.fence_state(record(power_state, status)) == expected
+    assert agent.fence_status(record(power_state, status)) == expected
 
 
 @pytest.mark.parametrize("server", [
@@ -45,7 +45,7 @@ def test_fence_state(power_state, status, expected):
     record("Stopped"), record("off"), {"status": "active", "details": "stopped"},
     {"status": ["active"], "details": {"powerState": "stopped"}}])
 def test_fence_state_is_never_off_unless_clc_says_stopped(server):
-    assert agent.fence_state(server) is None
+    assert agent.fence_status(server) is None
 
 
 @pytest.mark.parametrize("server", [
@@ -53,13 +53,13 @@ def test_fence_state_is_never_off_unless_clc_says_stopped(server):
     record("Stopped"), record("paused")])
 def test_a_power_off_is_confirmed_only_by_a_record_status_would_call_off(server):
     # the confirmation after powerOff and the status action share one rule
-    assert agent.shows_state(server, "stopped") is False
+    assert agent.shows_power_state(server, "stopped") is False
 
 
 def test_records_that_confirm_an_operation():
-    assert agent.shows_state(record("stopped", "archived"), "stopped")
-    assert agent.shows_state(record("started", "active"), "started")
-    assert not agent.shows_state(record("paused", "active"), "started")
+    assert agent.shows_power_state(record("stopped", "archived"), "stopped")
+    assert agent.shows_power_state(record("started", "active"), "started")
+    assert not agent.shows_power_state(record("paused", "active"), "started")
 
 
 # ---------------------------------------------------------------- transport_error
@@ -335,7 +335,7 @@ def test_write_private_removes_no_name_once_the_file_is_in_place(tmp_path, monke
     agent.write_private(path, b"two")
     assert removed == [] and open(path, "rb").read() == b"two"  # a renamed name may be another run's
     with pytest.raises(FileExistsError):
-        agent.write_private(path, b"three", place=os.link)
+        agent.write_private(path, b"three", replace=False)
     assert len(removed) == 1 and open(path, "rb").read() == b"two"
 
 
