@@ -14,7 +14,7 @@ from agentrun import (TRACEBACK, WEB, agent, assert_one_clear_error, closed_port
                       fencing_world, states, stdin_text)
 from reliability.catalogue import POWER_POST
 from reliability.hostile import HANG_AFTER, start_agent, wait_for_request, warnings
-from support import power_posts
+from support import logins, power_posts
 
 
 # ---------------------------------------------------------------- off / on / reboot
@@ -125,6 +125,17 @@ def test_power_request_refused_with_503_is_resent_after_a_fresh_read(clc, token_
     assert [p["status"] for p in posts] == [503, 200]
     between = clc.requests()[clc.requests().index(posts[0]) + 1:clc.requests().index(posts[1])]
     assert any(r["path"] == "/v2/servers/ACCT/" + WEB for r in between)
+
+
+def test_power_request_refused_with_401_is_resent_at_once_with_a_fresh_token(clc, token_dir):
+    """A 401 proves the POST unprocessed, and the fresh login is the cure:
+    no backoff pause before the next try."""
+    clc.add_fault("status", path="/servers/powerOff", status=401, count=1)
+    result = agent(clc, token_dir, "off", extra=["-v"])
+    assert result.rc == 0, result
+    assert [p["status"] for p in power_posts(clc)] == [401, 200]
+    assert len(logins(clc)) == 2
+    assert "trying again in" not in result.stderr, result
 
 
 # ---------------------------------------------------------------- what is resent and what never is

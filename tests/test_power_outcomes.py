@@ -7,7 +7,8 @@ when it was certainly not processed), logins, and success or the error.
 The process tests (tests/test_power.py) cover the same paths end to end.
 
 Coupling to the agent's internals is kept to: ClcClient(options, deadline)
-with its `http` replaced, its power_operation(op, server_id), HttpResponse,
+with its `http` replaced and its `token` and `account` set (what log_in
+leaves), its power_operation(op, server_id), HttpResponse,
 TransportError, Deadline and ClcError."""
 
 import json
@@ -96,11 +97,11 @@ def power(op, outcomes):
     (the fake, the ClcError raised or None)."""
     options = {"--action": "off", "--username": "fencer@acct", "--password": "pw",
                "--account": "ACCT", "--token-file": "none", "clc_api_url": "https://clc.example",
-               "clc_shell_timeout": 3, "clc_login_timeout": 2, "clc_verbose_level": 0,
+               "clc_request_timeout": 3, "clc_connect_timeout": 2, "clc_verbose_level": 0,
                "clc_power_timeout": POWER_TIMEOUT}
     client = agent.ClcClient(options, agent.Deadline(POWER_TIMEOUT))
     client.http = clc = FakeClc(op, outcomes)
-    client.token = "token-1"  # the cached token
+    client.token, client.account = "token-1", "ACCT"  # as log_in leaves them: a cached token
     try:
         client.power_operation(op, WEB)
     except agent.ClcError as ex:

@@ -19,13 +19,13 @@ def record(power_state=None, status="active"):
     return server
 
 
-# ---------------------------------------------------------------- fence_state
+# ---------------------------------------------------------------- fence_status
 
 @pytest.mark.parametrize("power_state, status, expected", [
     ("started", "active", "on"), ("paused", "active", "on"), ("stopped", "active", "off"),
     ("stopped", "archived", "off"), ("started", "underConstruction", "on")])
 def test_fence_state(power_state, status, expected):
-    assert agent.fence_state(record(power_state, status)) == expected
+    assert agent.fence_status(record(power_state, status)) == expected
 
 
 @pytest.mark.parametrize("server", [
@@ -33,7 +33,7 @@ def test_fence_state(power_state, status, expected):
     record("Stopped"), record("off"), {"status": "active", "details": "stopped"},
     {"status": ["active"], "details": {"powerState": "stopped"}}])
 def test_fence_state_is_never_off_unless_clc_says_stopped(server):
-    assert agent.fence_state(server) is None
+    assert agent.fence_status(server) is None
 
 
 @pytest.mark.parametrize("server", [
@@ -41,13 +41,13 @@ def test_fence_state_is_never_off_unless_clc_says_stopped(server):
     record("Stopped"), record("paused")])
 def test_a_power_off_is_confirmed_only_by_a_record_status_would_call_off(server):
     # the confirmation after powerOff and the status action share one rule
-    assert agent.shows_state(server, "stopped") is False
+    assert agent.shows_power_state(server, "stopped") is False
 
 
 def test_records_that_confirm_an_operation():
-    assert agent.shows_state(record("stopped", "archived"), "stopped")
-    assert agent.shows_state(record("started", "active"), "started")
-    assert not agent.shows_state(record("paused", "active"), "started")
+    assert agent.shows_power_state(record("stopped", "archived"), "stopped")
+    assert agent.shows_power_state(record("started", "active"), "started")
+    assert not agent.shows_power_state(record("paused", "active"), "started")
 
 
 # ---------------------------------------------------------------- transport_error
@@ -201,25 +201,23 @@ def test_pause_before_retry_never_sleeps_past_the_deadline(monkeypatch):
     slept = []
     monkeypatch.setattr(agent.time, "sleep", slept.append)
     failure = agent.ClcError("503")
-    agent.pause_before_retry(1, 4, failure, 0.5, agent.Deadline(5))
+    assert agent.pause_before_retry(1, 4, failure, 0.5, agent.Deadline(5))
     assert slept == [0.5]
     for attempt, retry_after, seconds in ((4, 0.5, 5), (1, 9.0, 5)):
-        with pytest.raises(agent.ClcError):
-            agent.pause_before_retry(attempt, 4, failure, retry_after, agent.Deadline(seconds))
+        assert not agent.pause_before_retry(attempt, 4, failure, retry_after, agent.Deadline(seconds))
     assert slept == [0.5]
 
 
-def test_poll_until_reads_until_done_and_times_out_at_the_deadline(monkeypatch):
+def test_next_poll_waits_the_interval_and_times_out_at_the_deadline(monkeypatch):
     clock = [0.0]
     monkeypatch.setattr(agent.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(agent.time, "sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
-    values = iter(["queued", "executing", "succeeded"])
-    agent.poll_until(lambda: next(values), lambda v: v == "succeeded", agent.Deadline(5),
-                     lambda v: "late")
-    assert clock[0] == 0.5  # read at once, then two polls 0.25 s apart
-    with pytest.raises(agent.ClcError, match="late: executing"):
-        agent.poll_until(lambda: "executing", lambda v: False, agent.Deadline(1),
-                         lambda v: "late: %s" % v, wait_first=True)
+    deadline = agent.Deadline(1)
+    for _ in range(3):
+        agent.wait_for_next_poll(0.0, deadline, "late")
+    assert clock[0] == 0.75  # polls 0.25 s apart
+    with pytest.raises(agent.ClcError, match="waiting for late: executing"):
+        agent.wait_for_next_poll(0.0, deadline, "late: executing")
 
 
 # ---------------------------------------------------------------- URLs and secrets
@@ -325,7 +323,7 @@ def test_write_private_removes_no_name_once_the_file_is_in_place(tmp_path, monke
     agent.write_private(path, b"two")
     assert removed == [] and open(path, "rb").read() == b"two"  # a renamed name may be another run's
     with pytest.raises(FileExistsError):
-        agent.write_private(path, b"three", place=os.link)
+        agent.write_private(path, b"three", replace=False)
     assert len(removed) == 1 and open(path, "rb").read() == b"two"
 
 
