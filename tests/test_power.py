@@ -256,8 +256,8 @@ class LosingRelay:
                 self.listener.accept()[0].close()
                 filler.close()
                 self.events.append("connects dropped until now")
-            self.listener.settimeout(0.05)
             try:
+                self.listener.settimeout(0.05)  # raises too once the relay is closed
                 client = self.listener.accept()[0]
             except socket.timeout:
                 continue
