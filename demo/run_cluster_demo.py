@@ -41,8 +41,10 @@ LOG_EVENTS = [
 ]
 
 
-def say(since, who, text):
-    print("%+7.2f s  %-6s %s" % (time.time() - since if since else 0.0, who, text), flush=True)
+def say(since, who, text, when=None):
+    """One line of the timeline: seconds since the link cut (now, or when)."""
+    seconds = ((when or time.time()) - since) if since else 0.0
+    print("%+7.2f s  %-6s %s" % (seconds, who, text), flush=True)
 
 
 class Timeline(object):
@@ -141,7 +143,7 @@ class Timeline(object):
 
     def show(self, events):
         for when, who, text in events:
-            print("%+7.2f s  %-6s %s" % (when - self.since, who, text), flush=True)
+            say(self.since, who, text, when)
 
 
 def settled(cluster):
