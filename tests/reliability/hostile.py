@@ -12,6 +12,8 @@ import pytest
 
 from agentrun import (AGENT, FAST, SENTINEL_PASSWORD, WEB, AgentResult, agent_env, stdin_params)
 
+from support import wait_until
+
 from . import checks
 from .runner import run_as
 
@@ -94,12 +96,8 @@ def warnings(result):
 
 
 def wait_for_request(sim, predicate, timeout=15):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if any(predicate(r) for r in sim.requests()):
-            return
-        time.sleep(0.02)
-    raise AssertionError("no such request: %r" % sim.requests())
+    wait_until(lambda: any(predicate(r) for r in sim.requests()), timeout, interval=0.02,
+               what="the request the case waits for")
 
 
 def start_agent(params):
