@@ -31,10 +31,14 @@ def left_behind(tmp_path):
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open("/proc/%s/cmdline" % pid, "rb") as f:
-                if str(tmp_path).encode() in f.read():
-                    processes.append(pid)
+                command = f.read()
+            with open("/proc/%s/stat" % pid) as f:
+                state = f.read().rsplit(")", 1)[1].split()[:2]  # state, parent
         except OSError:
-            pass
+            continue
+        if str(tmp_path).encode() in command:
+            processes.append("%s %s (state %s, parent %s)" % (
+                pid, command.replace(b"\0", b" ")[:200].decode(errors="replace"), *state))
     with open("/proc/self/mountinfo") as f:
         mounts = [line for line in f if str(tmp_path) in line]
     return processes + mounts

@@ -139,7 +139,11 @@ class Cluster:
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._watcher = None
-        self._booting = []  # the threads of the first boot
+        # One event per node of the first boot, set when its boot thread ends.
+        # Not Thread.join: in Python 3.11 a join that Ctrl-C interrupts marks
+        # the thread as ended while it runs on, and every later join returns
+        # at once (bpo-45274): its namespace would outlive the demo.
+        self._booting = []
 
     # -- life cycle ---------------------------------------------------------
 
@@ -148,12 +152,12 @@ class Cluster:
             self.cloud.start()
             self._watcher = threading.Thread(target=self._watch_power, daemon=True)
             self._watcher.start()
-            self._booting = [threading.Thread(target=self._boot_safely, args=(name,))
-                             for name in self.names]
-            for thread in self._booting:
-                thread.start()
-            for thread in self._booting:
-                thread.join()
+            for name in self.names:
+                booted = threading.Event()
+                threading.Thread(target=self._boot_safely, args=(name, booted)).start()
+                self._booting.append(booted)
+            for booted in self._booting:
+                booted.wait()
             self.raise_errors()
             wait_until(lambda: self.online_nodes(self.names[0]) == set(self.names), 60,
                        interval=0.3, what="every node online")
@@ -165,8 +169,8 @@ class Cluster:
 
     def stop(self):
         self._stopping.set()
-        for thread in self._booting:  # each stops its node once booted
-            thread.join()
+        for booted in self._booting:  # each stops its node once booted
+            booted.wait()
         if self._watcher is not None:
             self._watcher.join(timeout=30)
         with self._lock:
@@ -197,11 +201,13 @@ class Cluster:
             self.nodes[name] = node
         return node
 
-    def _boot_safely(self, name):
+    def _boot_safely(self, name, booted):
         try:
             self.boot(name)
         except Exception as err:
             self.errors.append("booting %s: %r" % (name, err))
+        finally:
+            booted.set()
 
     def power_off(self, name):
         """What a VM power-off does to the node: every process dies at once."""
