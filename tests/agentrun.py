@@ -1,6 +1,7 @@
 """Run fence_clc as users do: a real process, its real fencing library,
 options on the command line or as key=value lines on standard input."""
 
+import contextlib
 import os
 import re
 import socket
@@ -78,6 +79,18 @@ def closed_port_url(scheme="http"):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return "%s://127.0.0.1:%d" % (scheme, port)
+
+
+@contextlib.contextmanager
+def unconnectable_url():
+    """A loopback URL whose listen queue is full: the kernel drops every
+    SYN, so a connection is never made nor refused (a firewall dropping
+    packets)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        with socket.create_connection(listener.getsockname()):  # fills the queue
+            yield "http://127.0.0.1:%d" % listener.getsockname()[1]
 
 
 def stdin_text(params):

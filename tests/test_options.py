@@ -251,16 +251,32 @@ def live_processes_with(text):
     return found
 
 
+@pytest.mark.parametrize("option", ["debug_file", "password_script", "cacert"])
+def test_a_nul_byte_in_a_path_or_command_is_one_clear_line(clc, hostile, option):
+    """Only stdin can carry it. It ended in "internal error: ValueError:
+    embedded null byte" (debug_file, password_script), or a line that
+    printed the NUL (cacert)."""
+    params = hostile.params(clc, "validate-all", **{option: "/tmp/a\0b"})
+    if option == "password_script":
+        del params["passwd"]
+    result = run_stdin_bytes(stdin_text(params).encode())
+    hostile.count(result)
+    assert_one_clear_error(result, "%s holds a NUL byte" % option, "- fix it")
+    assert "\0" not in result.output, result
+    hostile.assert_sane()
+
+
 @pytest.mark.parametrize("mode", ["stdin", "argv"])
 def test_a_password_script_is_killed_at_power_timeout_with_one_clear_line(clc, hostile, mode):
     """The library waits for password_script as long as it runs; the
     README's worst case counts it in power_timeout."""
     marker = "9.%d" % os.getpid()  # sleep's own argument: finds it among the processes
-    params = hostile.params(clc, "status", power_timeout="2")
+    params = hostile.params(clc, "off", power_timeout="2")
     del params["passwd"]
     params["password_script"] = "sleep %s; echo %s" % (marker, SENTINEL_PASSWORD)
     result = hostile.run(params, mode)
-    assert_one_clear_error(result, "password_script", "power_timeout")
+    assert_one_clear_error(result, "password_script did not finish within power_timeout (2 s)",
+                           "- fix the script")
     assert result.seconds < 2 + 1 + 1.5, result
     assert clc.requests() == [] and live_processes_with("sleep\0" + marker) == []
     hostile.assert_sane()

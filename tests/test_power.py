@@ -94,7 +94,7 @@ def test_off_fails_when_the_operation_fails_and_the_server_keeps_running(clc, to
 def test_off_gives_up_at_its_deadline_when_the_operation_is_stuck(clc, token_dir):
     clc.add_fault("op_stuck", path="/servers/powerOff")
     result = agent(clc, token_dir, "off", extra=["--power-timeout", "2"], pacemaker=True)
-    assert_one_clear_error(result, "timed out", "power_timeout")
+    assert_one_clear_error(result, "gave up waiting for", "at the end of power_timeout")
     assert result.seconds < 6
     assert len(power_posts(clc)) == 1
 
@@ -339,7 +339,7 @@ def test_a_power_request_that_never_left_is_sent_again_after_a_fresh_read(sim_fa
     assert len(power_posts(sim)) == 1 and sim.server(WEB)["powerState"] == "stopped"
     assert "fate is unknown" not in result.stderr and "no answer" not in result.stderr, result
     if how == "connect timed out":
-        assert "connect timeout" in result.stderr, result
+        assert "no connection within 1 s" in result.stderr, result
     hostile.assert_sane()
 
 

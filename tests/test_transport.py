@@ -6,14 +6,14 @@ taking the `hostile` fixture came from a hostile review: each run is also
 judged as the reliability matrix judges it and counted in its totals."""
 
 import os
-import re
 import subprocess
+import types
 
 import pytest
 
 from agentrun import (AGENT, FAST_ARGS, SENTINEL_PASSWORD, USERNAME, WEB, agent, agent_env,
                       assert_one_clear_error, closed_port_url, namespaced_agent, run_agent,
-                      stdin_params)
+                      stdin_params, unconnectable_url)
 from reliability.catalogue import SERVER
 from reliability.hostile import warnings
 from support import RefusingProxy, SILENT_NAME_SERVER, require_root
@@ -88,7 +88,7 @@ def test_a_hanging_api_with_attempts_spent_before_the_deadline(clc, token_dir):
     clc.add_fault("hang", path="^/v2/servers/")
     result = agent(clc, token_dir, "status", extra=["--shell-timeout", "1", "--power-timeout", "30"])
     assert_one_clear_error(result, "4 requests for the status of server %s" % WEB,
-                           "each given up after 1 s", "gave up after 4 attempts")
+                           "each given up after shell_timeout (1 s)", "gave up after 4 attempts")
 
 
 # Pacemaker runs a fence device's monitor (and a probe) under its default
@@ -104,14 +104,47 @@ def test_monitor_on_a_hanging_api_ends_inside_pacemakers_operation_timeout(clc, 
     clc.add_fault("hang", path="^/v2/")
     result = run_agent(stdin=stdin_params(clc, token_dir, action="monitor", **timeouts),
                        pacemaker=True, timeout=90)
-    assert_one_clear_error(result, "no answer", "within 15 s", "given up at the end of the action's deadline (15 s)",
+    assert_one_clear_error(result, "no answer", "within 15 s", "given up at the end of monitor_timeout (15 s)",
                            "- check that the API is up")
-    # Pacemaker 2.0 reads "timed out" or "timeout" in a failed agent's output
-    # as a timeout of its own (op status Timed Out), whoever ended the run.
-    assert not re.search("timed out|timeout", result.stderr, re.IGNORECASE), result
+    # Pacemaker 2.0 takes "timed out" in a failed agent's stderr for a
+    # timeout of its own (op status Timed Out), whoever ended the run.
+    assert "timed out" not in result.stderr.lower(), result
     # Pacemaker retries a failed monitor only when it failed within 70 % of
     # the operation timeout: one that hangs again would then be killed.
     assert 0.7 * PACEMAKER_OPERATION_TIMEOUT < result.seconds < PACEMAKER_OPERATION_TIMEOUT - 3
+
+
+def test_monitor_that_cannot_connect_ends_inside_pacemakers_operation_timeout(token_dir):
+    """Packets to the API dropped (a firewall): no connection is made, nor
+    refused. The line counts the attempts in the options' numbers."""
+    with unconnectable_url() as url:
+        result = run_agent(stdin=stdin_params(types.SimpleNamespace(url=url), token_dir,
+                                              action="monitor"), pacemaker=True, timeout=90)
+    assert_one_clear_error(result, "cannot connect to the CLC API at 127.0.0.1:", "within 15 s: ",
+                           "2 attempts to connect for the login, given up after login_timeout (10 s), "
+                           "the last at the end of monitor_timeout (15 s)", "- check that the API is up")
+    assert "timed out" not in result.stderr.lower(), result
+    assert 0.7 * PACEMAKER_OPERATION_TIMEOUT < result.seconds < PACEMAKER_OPERATION_TIMEOUT - 3
+
+
+def test_a_power_action_that_cannot_connect_names_the_options_that_ended_it(token_dir):
+    with unconnectable_url() as url:
+        result = run_agent(stdin=stdin_params(types.SimpleNamespace(url=url), token_dir, plug=WEB,
+                                              action="off", login_timeout="1", power_timeout="3"),
+                           pacemaker=True)
+    assert_one_clear_error(result, "cannot connect to the CLC API at 127.0.0.1:",
+                           "attempts to connect for the login, each given up after login_timeout "
+                           "(1 s); power_timeout (3 s) left no time for another")
+
+
+def test_a_monitor_whose_password_script_hangs_ends_at_its_deadline(clc, token_dir):
+    params = stdin_params(clc, token_dir, action="monitor", monitor_timeout="2",
+                          password_script="sleep 30")
+    del params["passwd"]
+    result = run_agent(stdin=params, pacemaker=True)
+    assert_one_clear_error(result, "password_script did not finish within monitor_timeout (2 s)",
+                           "- fix the script")
+    assert result.seconds < 2 + 1, result
 
 
 @pytest.mark.parametrize("action, plug", [("list", None), ("list-status", None), ("status", WEB)])

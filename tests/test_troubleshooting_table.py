@@ -10,7 +10,8 @@ import re
 import pytest
 
 from agentrun import (FAST_ARGS, REPO, SENTINEL_PASSWORD, USERNAME, WEB, cli_args,
-                      closed_port_url, fencing_world, namespaced_agent, run_agent, stdin_params)
+                      closed_port_url, fencing_world, namespaced_agent, run_agent, stdin_params,
+                      unconnectable_url)
 from support import SILENT_NAME_SERVER, RefusingProxy, require_root
 
 PLACEHOLDERS = ("HOST", "USER", "ID", "ACCT", "URL", "DIR", "NODE", "ACTION", "X", "A", "B")
@@ -59,16 +60,10 @@ def silent_dns(sim, token_dir, tmp_path):
 
 
 def connect_never_answered():
-    """A port whose listen queue is full: the kernel drops every SYN."""
-    import socket
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        with socket.create_connection(listener.getsockname()):  # fills the queue
-            return run_agent(["-o", "status", "--api-url", "http://127.0.0.1:%d"
-                              % listener.getsockname()[1], "-l", USERNAME, "-p", SENTINEL_PASSWORD,
-                              "-n", WEB, "--token-file", "none", "--login-timeout", "1",
-                              "--power-timeout", "2"])
+    with unconnectable_url() as url:
+        return run_agent(["-o", "status", "--api-url", url, "-l", USERNAME, "-p", SENTINEL_PASSWORD,
+                          "-n", WEB, "--token-file", "none", "--login-timeout", "1",
+                          "--power-timeout", "2"])
 
 
 def too_large_answers(sim, token_dir):
@@ -127,11 +122,11 @@ SCENARIOS = {
                                                 SENTINEL_PASSWORD, "-n", WEB] + FAST_ARGS),
     "cannot resolve ... (DNS): no answer within N s":
         lambda sim, tokens, tmp, tls: silent_dns(sim, tokens, tmp),
-    "cannot connect to the CLC API at HOST within the connect timeout (N s)":
+    "cannot connect to the CLC API at HOST within N s: N attempts to connect ...":
         lambda sim, tokens, tmp, tls: connect_never_answered(),
     "the CLC API at HOST answered with more than 16 MB":
         lambda sim, tokens, tmp, tls: too_large_answers(sim, tokens),
-    "password_script did not finish within N s (power_timeout)":
+    "password_script did not finish within ...":
         lambda sim, tokens, tmp, tls: run_agent(["-o", "status", "--api-url", sim.url, "-l", USERNAME,
                                                 "-S", "sleep 30", "-n", WEB, "--power-timeout", "1"]),
     "option --X is not written in full":
@@ -167,7 +162,7 @@ SCENARIOS = {
     "CLC reports that powerOff of server ID failed - check the server in CLC":
         lambda sim, tokens, tmp, tls: (sim.add_fault("op_fail", path="/servers/powerOff"),
                                        run(sim, tokens, "off"))[1],
-    "timed out after N s waiting for ...":
+    "gave up waiting for ... at the end of power_timeout (N s)":
         lambda sim, tokens, tmp, tls: (sim.add_fault("op_stuck", path="/servers/powerOff"),
                                        run(sim, tokens, "off", extra=["--power-timeout", "2"]))[1],
     "... the powerOff request ... it was not sent again on purpose ...":

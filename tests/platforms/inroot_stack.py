@@ -2,8 +2,9 @@
 through tools/roots.run_in_root, in private mount, PID and network
 namespaces): the root's own Corosync and Pacemaker on one node, the CLC
 simulator under the root's own python3, the seed's `pcs stonith create`,
-then `stonith_admin --reboot` of a node that is that device's VM, and a
-recurring monitor over an API that starts hanging.
+then `stonith_admin --reboot` of a node that is that device's VM, a
+recurring monitor over an API that starts hanging, and one over an API
+that no connection reaches.
 
 Reuses the cluster tests' harness (tests/cluster/stack.py, nsinit.py) from
 inside: commands run directly instead of through nsenter. Prints one JSON
@@ -21,7 +22,8 @@ import traceback
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path[:0] = [os.path.join(SRC, "tests"), SRC]
 
-from agentrun import AGENT, SENTINEL_PASSWORD, USERNAME, fencing_world  # noqa: E402
+from agentrun import (AGENT, SENTINEL_PASSWORD, USERNAME, fencing_world,  # noqa: E402
+                      unconnectable_url)
 from cluster import nsinit  # noqa: E402
 from cluster.stack import Namespace, PacemakerNode, SimulatorProcess  # noqa: E402
 from support import wait_until  # noqa: E402
@@ -106,6 +108,22 @@ def monitor_over_a_hanging_api(node, sim, report):
     sim.clear_faults()
 
 
+def monitor_that_cannot_connect(node, report):
+    """A device, default timeouts, whose API drops the node's packets (no
+    connection is made, nor refused): how the root's cluster records its
+    first failed monitor, and the agent's line in the fencer's log."""
+    node.remove_all_devices()
+    with unconnectable_url() as url:
+        node.create_device("unreachable", "fence_clc", "pcmk_host_map=%s:%s" % (NODE, VM),
+                           "login=" + USERNAME, "passwd=" + SENTINEL_PASSWORD, "api_url=" + url,
+                           "op", "monitor", "interval=5s")
+        report["unreachable_failures"] = wait_until(
+            lambda: node.failed_operations("unreachable"), 45,
+            what="crm_mon to show the failed operation")
+    with open("/var/log/pacemaker/pacemaker.log") as log:
+        report["unreachable_lines"] = [line for line in log if "cannot connect to the CLC API" in line]
+
+
 def main():
     report = {}
     ns = HereNamespace(AGENT)
@@ -113,6 +131,7 @@ def main():
         ns.start()
         node, sim = fence_once(ns, report)
         monitor_over_a_hanging_api(node, sim, report)
+        monitor_that_cannot_connect(node, report)
     except Exception:
         report["error"] = traceback.format_exc()
         if ns.workdir:

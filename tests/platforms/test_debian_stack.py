@@ -88,6 +88,20 @@ def test_a_monitor_over_a_hanging_api_fails_by_the_agents_hand(fenced):
     assert int(failure["exec"]) < 20000, failure
 
 
+def test_a_monitor_that_cannot_connect_fails_by_the_agents_hand(fenced):
+    """Packets to the API dropped (a firewall): also the agent's failure
+    within 20 s, its line in the log. The line names the options (Pacemaker
+    2.0 reads only "timed out" as a timeout of its own: measured, and in its
+    source)."""
+    failure = fenced["unreachable_failures"][0]
+    assert failure["status"] in ("complete", "Done"), failure
+    assert failure["exitstatus"] in ("error", "Error occurred"), failure
+    assert int(failure["exec"]) < 20000, failure
+    line = fenced["unreachable_lines"][0]
+    assert "within 15 s: 2 attempts to connect" in line and "login_timeout (10 s)" in line, line
+    assert "at the end of monitor_timeout (15 s)" in line, line
+
+
 def process_table():
     """{pid: (parent pid, command name)} of every process on the host."""
     table = {}

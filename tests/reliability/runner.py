@@ -163,6 +163,11 @@ def judge(fault, cell, result, before, after, started_at, requests, tokens):
         "traceback": checks.crashed(result),
         "leaks": [secret_label(secret, cell.secrets) for secret in found] + token_problems,
         "hang": result.rc is None or result.seconds > bound,
+        # Pacemaker 2.0 takes "timed out" in a failed agent's stderr for a
+        # timeout of its own: it then neither runs the agent again nor lets
+        # another node try, and a monitor loses the agent's reason. (The
+        # library's "Timed out waiting to power ON" ends a successful reboot.)
+        "says_timed_out": result.rc not in (0, None) and "timed out" in result.stderr.lower(),
         "duplicate_posts": duplicates, "resent_after_refusal": resent,
         "power_posts": len(power_posts(requests)),
         "logins": sum(1 for r in requests if r["path"].endswith("/authentication/login")),
@@ -187,6 +192,8 @@ def problems_of(record, errors, false_on):
             problems.append(text)
     if false_on:
         problems.append("claims ON but the server is not running")
+    if record["says_timed_out"]:
+        problems.append("says 'timed out', which Pacemaker 2.0 takes for its own timeout")
     if record["leaks"]:
         problems.append("leaked: %s" % ", ".join(record["leaks"]))
     if record["duplicate_posts"]:
