@@ -71,6 +71,17 @@ def test_transport_error(code, proxy, words, retryable, sent):
     assert "api-secret" not in text and "pass-word" not in text and "user" not in text
 
 
+@pytest.mark.parametrize("code", [pycurl.E_COULDNT_CONNECT, pycurl.E_SSL_CONNECT_ERROR,
+                                  pycurl.E_RECV_ERROR])
+def test_libcurls_timed_out_never_reaches_the_line(code):
+    """Pacemaker 2.0 takes "timed out" in a failed agent's stderr for its own
+    timeout. The kernel's "Connection timed out" comes through libcurl once
+    login_timeout outlasts the SYN retries (about 127 s)."""
+    message = "Failed to connect to clc port 443 after 130004 ms: Connection timed out"
+    text = str(agent.transport_error(code, message, "https://clc/v2", "", 200))
+    assert "timed out" not in text.lower() and "after 130004 ms" in text, text
+
+
 def test_a_failure_given_up_keeps_its_line_unless_clc_failed_or_nothing_answered():
     """A refusal that is neither 429/5xx nor a request without an answer
     (a connection refused, a 401 on a power request's last try) is
